@@ -1,0 +1,165 @@
+import { randomUUID } from "node:crypto";
+import { disable, enable, settle, statusOf, unlock } from "../lockout/index.ts";
+import {
+  countOtherActiveAdmins, deleteUserSessions, findUserByEmail, insertUser, normalizeEmail, type UserRow,
+} from "../store/index.ts";
+import type { Role } from "../lockout/index.ts";
+import { mutateAccount, type MutationResult } from "./apply.ts";
+import type { AuthContext, Client } from "./context.ts";
+import { isoSeconds } from "./event-messages.ts";
+import { passwordProblem } from "./password.ts";
+import { eventFor, recordEvents } from "./record.ts";
+
+/** Who performed an account change, for the audit trail. */
+export interface Actor {
+  readonly by: "admin" | "cli" | "token" | "password_reset" | "emergency";
+  /** The acting admin's e-mail, when there is one. */
+  readonly email?: string;
+  readonly client: Client;
+}
+
+const NO_CLIENT: Client = { ip: null, userAgent: null };
+export const CLI_ACTOR: Actor = { by: "cli", client: NO_CLIENT };
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@localhost$/;
+
+export function isValidEmail(email: string): boolean {
+  return email.length <= 254 && EMAIL_PATTERN.test(normalizeEmail(email));
+}
+
+function byWords(actor: Actor): string {
+  switch (actor.by) {
+    case "admin": return `by admin ${actor.email ?? "(unknown)"}`;
+    case "cli": return "from the command line";
+    case "token": return "with an e-mailed unlock link";
+    case "password_reset": return "by a password reset";
+    case "emergency": return "by DEADBOLT_EMERGENCY_UNLOCK at start-up";
+  }
+}
+
+function actorDetails(actor: Actor): Record<string, unknown> {
+  return actor.email === undefined ? { by: actor.by } : { by: actor.by, actor: actor.email };
+}
+
+export type CreateUserError = "invalid_email" | "weak_password" | "email_taken";
+
+export async function createUser(
+  ctx: AuthContext,
+  input: { email: string; password: string; role: Role },
+  actor: Actor,
+): Promise<{ ok: true; user: UserRow } | { ok: false; error: CreateUserError; message: string }> {
+  const email = normalizeEmail(input.email);
+  if (!isValidEmail(email)) return { ok: false, error: "invalid_email", message: "not a valid e-mail address" };
+  const problem = passwordProblem(input.password);
+  if (problem !== null) return { ok: false, error: "weak_password", message: `password ${problem}` };
+  if (await findUserByEmail(ctx.database.db, email)) {
+    return { ok: false, error: "email_taken", message: "a user with this e-mail already exists" };
+  }
+  const passwordHash = await ctx.hasher.hash(input.password);
+  let user: UserRow;
+  try {
+    user = await insertUser(ctx.database.db, { id: randomUUID(), email, passwordHash, role: input.role, now: ctx.now() });
+  } catch (error) {
+    // Lost a race with a concurrent create of the same address.
+    if (await findUserByEmail(ctx.database.db, email)) {
+      return { ok: false, error: "email_taken", message: "a user with this e-mail already exists" };
+    }
+    throw error;
+  }
+  await recordEvents(ctx, [eventFor("user.created", { user }, actor.client, ctx.now(),
+    `${input.role} account created ${byWords(actor)}`, { role: input.role, ...actorDetails(actor) })]);
+  return { ok: true, user };
+}
+
+/** Clears a temporary lock and the failure counters; a disabled account stays disabled. */
+export function unlockUser(ctx: AuthContext, userId: string, actor: Actor): Promise<MutationResult<"not_found">> {
+  return mutateAccount<never>(ctx, userId, (row, state, now) => {
+    const current = settle(state, ctx.policy, now);
+    const wasLocked = statusOf(current, now) === "locked";
+    const message = wasLocked
+      ? `account unlocked ${byWords(actor)} (was locked until ${isoSeconds(current.lockedUntil ?? now)})`
+      : `failure counters reset ${byWords(actor)} (the account was not locked)`;
+    return {
+      state: unlock(state, ctx.policy, now),
+      events: [eventFor("account.unlocked", { user: row }, actor.client, now, message, { ...actorDetails(actor), wasLocked })],
+    };
+  });
+}
+
+/** Re-enables a disabled account with no lock and fresh counters. */
+export function enableUser(ctx: AuthContext, userId: string, actor: Actor): Promise<MutationResult<"not_found">> {
+  return mutateAccount<never>(ctx, userId, (row, state, now) => ({
+    state: enable(state, ctx.policy, now),
+    events: [eventFor("account.enabled", { user: row }, actor.client, now,
+      row.disabled_reason === null ? `account enabled ${byWords(actor)} (it was not disabled)`
+        : `account enabled ${byWords(actor)} (was disabled: ${row.disabled_reason})`,
+      { ...actorDetails(actor), previousReason: row.disabled_reason })],
+  }));
+}
+
+export type DisableError = "last_admin" | "self" | "not_found";
+
+/** Disables by request; ends the user's sessions. The last active admin is never disabled. */
+export function disableUser(
+  ctx: AuthContext, userId: string, actor: Actor & { userId?: string },
+): Promise<MutationResult<DisableError>> {
+  return mutateAccount<DisableError>(ctx, userId, async (row, state, now) => {
+    if (actor.userId === row.id) return "self";
+    const isAdmin = row.role === "admin";
+    if (isAdmin && row.disabled_reason === null && (await countOtherActiveAdmins(ctx.database.db, row.id)) === 0) {
+      return "last_admin";
+    }
+    if (row.disabled_reason !== null) {
+      return { state, events: [] };
+    }
+    return {
+      state: disable(state, "admin"),
+      requireOtherActiveAdmin: isAdmin,
+      events: [eventFor("account.disabled", { user: row }, actor.client, now, `account disabled ${byWords(actor)}`,
+        { reason: "admin", ...actorDetails(actor) })],
+    };
+  });
+}
+
+/** Sets a new password: clears a temporary lock (not a disable) and ends every session. */
+export async function resetPassword(
+  ctx: AuthContext, userId: string, password: string, actor: Actor,
+): Promise<MutationResult<"not_found" | "weak_password">> {
+  if (passwordProblem(password) !== null) return { ok: false, error: "weak_password" };
+  const passwordHash = await ctx.hasher.hash(password);
+  const result = await mutateAccount<never>(ctx, userId, (row, state, now) => {
+    const current = settle(state, ctx.policy, now);
+    const wasLocked = statusOf(current, now) === "locked";
+    const events = [eventFor("password.reset", { user: row }, actor.client, now, `password reset ${byWords(actor)}`, actorDetails(actor))];
+    if (wasLocked) {
+      events.push(eventFor("account.unlocked", { user: row }, actor.client, now,
+        `account unlocked by a password reset (was locked until ${isoSeconds(current.lockedUntil ?? now)})`,
+        { by: "password_reset", wasLocked }));
+    }
+    return { state: unlock(state, ctx.policy, now), events, extra: { password_hash: passwordHash } };
+  });
+  if (result.ok) await deleteUserSessions(ctx.database.db, userId);
+  return result;
+}
+
+/**
+ * DEADBOLT_EMERGENCY_UNLOCK: unlocks and enables one account at start-up, audited and loud,
+ * so a locked-out only admin can always get back in without SQL.
+ */
+export async function emergencyUnlock(ctx: AuthContext, email: string): Promise<UserRow | null> {
+  const user = await findUserByEmail(ctx.database.db, normalizeEmail(email));
+  if (!user) {
+    ctx.log.error({ email }, `DEADBOLT_EMERGENCY_UNLOCK: no account with e-mail ${email}; nothing was changed`);
+    return null;
+  }
+  const result = await mutateAccount<never>(ctx, user.id, (row, state, now) => ({
+    state: enable(state, ctx.policy, now),
+    events: [eventFor("account.unlocked", { user: row }, NO_CLIENT, now,
+      `account unlocked and enabled by DEADBOLT_EMERGENCY_UNLOCK at start-up (was ${statusOf(settle(state, ctx.policy, now), now)})`,
+      { by: "emergency", previousStatus: statusOf(settle(state, ctx.policy, now), now), previousDisabledReason: row.disabled_reason })],
+  }));
+  if (!result.ok) return null;
+  ctx.log.warn({ email: result.user.email, userId: result.user.id },
+    `EMERGENCY UNLOCK: ${result.user.email} was unlocked and enabled at start-up; remove DEADBOLT_EMERGENCY_UNLOCK now`);
+  return result.user;
+}

@@ -1,0 +1,175 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  attemptsRemaining, onFailure, onLoginCompleted, onVerified, reserve, settle, statusOf, thresholdFor,
+  type Decision, type Effect, type Factor, type LockoutState,
+} from "../lockout/index.ts";
+import {
+  compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, type LockoutWrite,
+  type SecurityEvent, type UserRow,
+} from "../store/index.ts";
+import { applyLockoutWrite } from "./apply.ts";
+import type { AuthContext, Client } from "./context.ts";
+import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
+import { eventFor, recordEvents } from "./record.ts";
+
+export type GuardResult =
+  | { readonly kind: "verified"; readonly user: UserRow }
+  | { readonly kind: "failed"; readonly user: UserRow; readonly attemptsRemaining: number | null; readonly effects: readonly Effect[] }
+  | { readonly kind: "refused"; readonly user: UserRow; readonly reason: "locked" | "disabled" }
+  /** No verification slot freed up in time; nothing was verified or counted. */
+  | { readonly kind: "busy"; readonly user: UserRow };
+
+export interface GuardRequest {
+  readonly userId: string;
+  readonly factor: Factor;
+  /** Checks the secret against the row read just before the slot was reserved. */
+  readonly verify: (user: UserRow) => Promise<boolean>;
+  readonly client: Client;
+  /** Which pathway asked, recorded in event details. */
+  readonly via: "login" | "password_change" | "mfa" | "mfa_disable";
+  /** `complete_login` also resets both counters and records `login.succeeded`. */
+  readonly onSuccess: "complete_login" | "release";
+}
+
+type Reserved = { readonly row: UserRow; readonly slotId: string | null };
+
+async function read(ctx: AuthContext, userId: string): Promise<UserRow> {
+  const row = await findUserById(ctx.database.db, userId);
+  if (!row) throw new Error(`user ${userId} vanished during an attempt`);
+  return row;
+}
+
+async function refuse(
+  ctx: AuthContext, row: UserRow, request: GuardRequest, reason: "locked" | "disabled",
+  options: { timing: "dummy_verify" | "already_spent" } = { timing: "dummy_verify" },
+): Promise<GuardResult> {
+  // Same cost as a real check, but the stored hash is never touched.
+  if (request.factor === "password" && options.timing === "dummy_verify") {
+    await ctx.hasher.dummyVerify("");
+    ctx.metrics.verification("dummy");
+  }
+  const now = ctx.now();
+  const detail = reason === "locked" ? isoSeconds(row.locked_until ?? now) : (row.disabled_reason ?? "unknown");
+  await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, now, refusedMessage(reason, detail),
+    { reason, factor: request.factor, via: request.via })]);
+  return { kind: "refused", user: row, reason };
+}
+
+async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: string): Promise<Reserved | GuardResult> {
+  const started = performance.now();
+  for (;;) {
+    const row = await read(ctx, request.userId);
+    const reservation = reserve(lockoutStateOf(row), request.factor, ctx.policy, ctx.now(), slotId);
+    switch (reservation.kind) {
+      case "refused":
+        return refuse(ctx, row, request, reservation.reason);
+      case "unlimited":
+        return { row, slotId: null };
+      case "reserved":
+        if (await compareAndSetLockout(ctx.database.db, row, { state: reservation.state, now: ctx.now() })) {
+          ctx.metrics.slotWait((performance.now() - started) / 1000);
+          return { row, slotId };
+        }
+        continue;
+      case "wait":
+        if (performance.now() - started > ctx.slotWaitMs) {
+          await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, ctx.now(),
+            "attempt not checked: no verification slot became free in time", { reason: "throttled", factor: request.factor, via: request.via })]);
+          return { kind: "busy", user: row };
+        }
+        await sleep(5 + Math.random() * 20);
+    }
+  }
+}
+
+function decideFailure(state: LockoutState, request: GuardRequest, ctx: AuthContext, now: number, slotId: string | null, isLastActiveAdmin: boolean): Decision {
+  return onFailure(state, request.factor, ctx.policy, now, { slotId, isLastActiveAdmin });
+}
+
+function failureEvents(row: UserRow, request: GuardRequest, ctx: AuthContext, now: number, decision: Decision): SecurityEvent[] {
+  const counter = decision.state[request.factor];
+  const threshold = thresholdFor(ctx.policy, row.role === "admin" ? "admin" : "user", request.factor);
+  const reason = request.factor === "mfa" ? "mfa_invalid" : "wrong_password";
+  const events = [eventFor("login.failed", { user: row }, request.client, now,
+    failedMessage(request.factor, counter.failures, threshold),
+    { reason, factor: request.factor, via: request.via, failedAttempts: counter.failures, threshold })];
+  for (const effect of decision.effects) {
+    if (effect.type === "locked") {
+      events.push(eventFor("account.locked", { user: row }, request.client, now, lockedMessage(effect), {
+        factor: effect.factor, failedAttempts: effect.failedAttempts,
+        lockedUntil: new Date(effect.lockedUntil).toISOString(), lockoutCount: effect.lockoutCount,
+        ...(effect.insteadOfDisable ? { insteadOfDisable: true, lastActiveAdmin: true } : {}),
+      }));
+    } else if (effect.type === "disabled") {
+      events.push(eventFor("account.disabled", { user: row }, request.client, now, disabledMessage(effect), {
+        reason: effect.reason, factor: effect.factor, failedAttempts: effect.failedAttempts, lockoutCount: effect.lockoutCount,
+      }));
+    }
+  }
+  return events;
+}
+
+async function recordFailure(ctx: AuthContext, request: GuardRequest, slotId: string | null): Promise<GuardResult> {
+  for (;;) {
+    const row = await read(ctx, request.userId);
+    const now = ctx.now();
+    const state = lockoutStateOf(row);
+    let decision = decideFailure(state, request, ctx, now, slotId, false);
+    const disablesAdmin = row.role === "admin" && decision.effects.some((e) => e.type === "disabled");
+    if (disablesAdmin && (await countOtherActiveAdmins(ctx.database.db, row.id)) === 0) {
+      decision = decideFailure(state, request, ctx, now, slotId, true);
+    }
+    const events = failureEvents(row, request, ctx, now, decision);
+    const change: LockoutWrite = {
+      state: decision.state, now,
+      extra: { last_failed_at: now, last_failed_ip: request.client.ip },
+      requireOtherActiveAdmin: decision.state.disabledReason !== null && row.disabled_reason === null && row.role === "admin",
+    };
+    if (!(await applyLockoutWrite(ctx, row, change, events))) continue;
+    for (const effect of decision.effects) {
+      if (effect.type !== "near_threshold") ctx.metrics.lockout(effect.factor, effect.type);
+    }
+    const remaining = attemptsRemaining(decision.state, request.factor, ctx.policy, now);
+    return { kind: "failed", user: row, attemptsRemaining: remaining, effects: decision.effects };
+  }
+}
+
+async function recordSuccess(ctx: AuthContext, request: GuardRequest, slotId: string | null): Promise<GuardResult> {
+  for (;;) {
+    const row = await read(ctx, request.userId);
+    const now = ctx.now();
+    const state = settle(lockoutStateOf(row), ctx.policy, now);
+    const status = statusOf(state, now);
+    const released = onVerified(state, request.factor, ctx.policy, now, slotId);
+    if (status !== "active") {
+      // Locked or disabled while this secret was being checked: the lock wins.
+      if (await compareAndSetLockout(ctx.database.db, row, { state: released, now })) {
+        return refuse(ctx, row, request, status, { timing: "already_spent" });
+      }
+      continue;
+    }
+    const complete = request.onSuccess === "complete_login";
+    const next = complete ? onLoginCompleted(released, ctx.policy, now) : released;
+    const events = complete
+      ? [eventFor("login.succeeded", { user: row }, request.client, now, "login succeeded", { via: request.via })]
+      : [];
+    if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events)) {
+      return { kind: "verified", user: { ...row, last_login_at: complete ? now : row.last_login_at } };
+    }
+  }
+}
+
+/**
+ * The single guard that every pathway checking a secret goes through: it reserves a
+ * verification slot atomically (waiting, bounded, when all are taken), verifies, and records
+ * the outcome with a compare-and-set, so concurrent attempts on any number of processes never
+ * run more than `threshold` verifications before the account locks.
+ */
+export async function guardSecret(ctx: AuthContext, request: GuardRequest): Promise<GuardResult> {
+  const slotId = ctx.randomBytes(12).toString("base64url");
+  const reserved = await reserveSlot(ctx, request, slotId);
+  if ("kind" in reserved) return reserved;
+  const ok = await request.verify(reserved.row);
+  ctx.metrics.verification("real");
+  return ok ? recordSuccess(ctx, request, reserved.slotId) : recordFailure(ctx, request, reserved.slotId);
+}

@@ -1,0 +1,19 @@
+export type { AuthContext, AuthMetrics, Client, Logger, SessionPolicy } from "./context.ts";
+export { NO_METRICS } from "./context.ts";
+export type { Actor, CreateUserError, DisableError } from "./accounts.ts";
+export {
+  CLI_ACTOR, createUser, disableUser, emergencyUnlock, enableUser, isValidEmail, resetPassword, unlockUser,
+} from "./accounts.ts";
+export type { GuardRequest, GuardResult } from "./guard.ts";
+export { guardSecret } from "./guard.ts";
+export type { LoginFailureReason, LoginRequest, LoginResult } from "./login.ts";
+export { login } from "./login.ts";
+export type { Hasher } from "./password.ts";
+export { ARGON2_OPTIONS, createArgon2Hasher, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password.ts";
+export type { ChangePasswordResult } from "./password-change.ts";
+export { changePassword } from "./password-change.ts";
+export type { Authenticated } from "./sessions.ts";
+export { authenticate, createSession, endSession, hashToken } from "./sessions.ts";
+export type { UserView } from "./user-view.ts";
+export { toUserView } from "./user-view.ts";
+export { eventFor, recordEvents } from "./record.ts";

@@ -1,0 +1,68 @@
+import { findUserByEmail, normalizeEmail, type UserRow } from "../store/index.ts";
+import type { AuthContext, Client } from "./context.ts";
+import { guardSecret } from "./guard.ts";
+import { eventFor, recordEvents } from "./record.ts";
+import { createSession } from "./sessions.ts";
+
+export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | "disabled" | "throttled";
+
+export type LoginResult =
+  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string }
+  | { readonly kind: "mfa_required"; readonly user: UserRow }
+  | {
+      readonly kind: "failed";
+      readonly reason: LoginFailureReason;
+      readonly user: UserRow | null;
+      /** Only for the informative disclosure mode. */
+      readonly attemptsRemaining: number | null;
+    };
+
+export interface LoginRequest {
+  readonly email: string;
+  readonly password: string;
+  readonly client: Client;
+}
+
+/**
+ * Password login through the guard. Unknown, wrong, locked and disabled all spend one
+ * argon2 verification, so their cost is the same; the caller maps them to one answer.
+ */
+export async function login(ctx: AuthContext, request: LoginRequest): Promise<LoginResult> {
+  const email = normalizeEmail(request.email);
+  const user = await findUserByEmail(ctx.database.db, email);
+  if (!user) {
+    await ctx.hasher.dummyVerify(request.password);
+    ctx.metrics.verification("dummy");
+    await recordEvents(ctx, [eventFor("login.failed", { user: null, email }, request.client, ctx.now(),
+      "login failed: no account with this e-mail", { reason: "unknown_user", factor: "password", via: "login" })]);
+    ctx.metrics.loginOutcome("unknown_user");
+    return { kind: "failed", reason: "unknown_user", user: null, attemptsRemaining: null };
+  }
+  const mfa = user.mfa_enabled === 1;
+  const result = await guardSecret(ctx, {
+    userId: user.id,
+    factor: "password",
+    verify: (row) => ctx.hasher.verify(row.password_hash, request.password),
+    client: request.client,
+    via: "login",
+    onSuccess: mfa ? "release" : "complete_login",
+  });
+  switch (result.kind) {
+    case "verified":
+      if (mfa) {
+        ctx.metrics.loginOutcome("mfa_required");
+        return { kind: "mfa_required", user: result.user };
+      }
+      ctx.metrics.loginOutcome("succeeded");
+      return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client) };
+    case "failed":
+      ctx.metrics.loginOutcome("wrong_password");
+      return { kind: "failed", reason: "wrong_password", user: result.user, attemptsRemaining: result.attemptsRemaining };
+    case "refused":
+      ctx.metrics.loginOutcome(result.reason);
+      return { kind: "failed", reason: result.reason, user: result.user, attemptsRemaining: 0 };
+    case "busy":
+      ctx.metrics.loginOutcome("throttled");
+      return { kind: "failed", reason: "throttled", user: result.user, attemptsRemaining: null };
+  }
+}

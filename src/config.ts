@@ -1,0 +1,236 @@
+import { parseDuration } from "./duration.ts";
+
+export type Disclosure = "generic" | "informative";
+export type MfaAction = "lock" | "disable";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface LockoutConfig {
+  readonly threshold: number;
+  readonly windowMs: number;
+  readonly durationMs: number;
+  readonly backoff: number;
+  readonly maxDurationMs: number;
+  readonly disableAfter: number;
+  readonly adminThreshold: number;
+  readonly mfaThreshold: number;
+  readonly mfaAction: MfaAction;
+}
+
+export interface Config {
+  readonly databaseUrl: string;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly lockout: LockoutConfig;
+  readonly disclosure: Disclosure;
+  readonly loginFailureMessage: string;
+  /** 32-byte key, or null when it is to be generated beside the SQLite file. */
+  readonly secretKey: Buffer | null;
+  readonly emergencyUnlock: string | null;
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  readonly notifyMaxPerHour: number;
+  readonly warnBeforeLock: boolean;
+  readonly logLevel: LogLevel;
+  /** Failed logins one client address may make per minute before 429; 0 = unlimited. */
+  readonly throttlePerMinute: number;
+  readonly redisUrl: string | null;
+  readonly sessionIdleMs: number;
+  readonly sessionMaxAgeMs: number;
+}
+
+export const DEFAULT_LOGIN_FAILURE_MESSAGE =
+  "Incorrect e-mail or password, or the account is temporarily locked. " +
+  "Check your e-mail for instructions, or reset your password.";
+
+export const DEFAULTS = Object.freeze({
+  DEADBOLT_DATABASE_URL: "sqlite:./data/deadbolt.db",
+  DEADBOLT_HOST: "127.0.0.1",
+  DEADBOLT_PORT: "3000",
+  DEADBOLT_PUBLIC_URL: "http://localhost:3000",
+  DEADBOLT_LOCKOUT_THRESHOLD: "5",
+  DEADBOLT_LOCKOUT_WINDOW: "15m",
+  DEADBOLT_LOCKOUT_DURATION: "15m",
+  DEADBOLT_LOCKOUT_BACKOFF: "2",
+  DEADBOLT_LOCKOUT_MAX_DURATION: "24h",
+  DEADBOLT_LOCKOUT_DISABLE_AFTER: "0",
+  DEADBOLT_ADMIN_LOCKOUT_THRESHOLD: "10",
+  DEADBOLT_MFA_THRESHOLD: "5",
+  DEADBOLT_MFA_LOCKOUT_ACTION: "lock",
+  DEADBOLT_LOCKOUT_DISCLOSURE: "generic",
+  DEADBOLT_LOGIN_FAILURE_MESSAGE: DEFAULT_LOGIN_FAILURE_MESSAGE,
+  DEADBOLT_MAIL_FROM: "deadbolt@localhost",
+  DEADBOLT_NOTIFY_MAX_PER_HOUR: "3",
+  DEADBOLT_WARN_BEFORE_LOCK: "false",
+  DEADBOLT_LOG_LEVEL: "info",
+  DEADBOLT_THROTTLE_PER_MINUTE: "600",
+  DEADBOLT_SESSION_IDLE_TIMEOUT: "12h",
+  DEADBOLT_SESSION_MAX_AGE: "7d",
+});
+
+/** A bad configuration value; `message` is the one line shown to the operator. */
+export class ConfigError extends Error {
+  readonly code = "invalid_config";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: keyof typeof DEFAULTS): string {
+  const value = env[name];
+  return value === undefined || value === "" ? DEFAULTS[name] : value;
+}
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name];
+  return value === undefined || value.trim() === "" ? null : value.trim();
+}
+
+function fail(name: string, value: string, allowed: string): never {
+  throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${allowed}`);
+}
+
+function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number): number {
+  const text = read(env, name).trim();
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    fail(name, text, `a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function duration(env: Env, name: keyof typeof DEFAULTS, min = 1): number {
+  const text = read(env, name);
+  const ms = parseDuration(text);
+  if (ms === null || ms < min) fail(name, text, "a duration such as 500ms, 2s, 15m, 24h or 7d");
+  return ms;
+}
+
+function oneOf<T extends string>(env: Env, name: keyof typeof DEFAULTS, allowed: readonly T[]): T {
+  const text = read(env, name).trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(text)) fail(name, text, allowed.join(" or "));
+  return text as T;
+}
+
+function boolean(env: Env, name: keyof typeof DEFAULTS): boolean {
+  const text = read(env, name).trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(text)) return true;
+  if (["false", "0", "no", "off"].includes(text)) return false;
+  return fail(name, text, "true or false");
+}
+
+function url(env: Env, name: keyof typeof DEFAULTS, protocols: readonly string[]): string {
+  const text = read(env, name).trim();
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return fail(name, text, `a URL starting with ${protocols.join(" or ")}`);
+  }
+  if (!protocols.includes(parsed.protocol)) fail(name, text, `a URL starting with ${protocols.join(" or ")}`);
+  return text.replace(/\/+$/, "");
+}
+
+function databaseUrl(env: Env): string {
+  const text = read(env, "DEADBOLT_DATABASE_URL").trim();
+  if (/^sqlite:.+/.test(text) || /^postgres(ql)?:\/\/.+/.test(text)) return text;
+  return fail("DEADBOLT_DATABASE_URL", text, "sqlite:<path> or postgres://…");
+}
+
+function secretKey(env: Env, isPostgres: boolean): Buffer | null {
+  const text = optional(env, "DEADBOLT_SECRET_KEY");
+  if (text === null) {
+    if (isPostgres) {
+      throw new ConfigError(
+        "DEADBOLT_SECRET_KEY is required with PostgreSQL: set it to 32 random bytes in base64 " +
+          "(for example: openssl rand -base64 32), the same on every instance",
+      );
+    }
+    return null;
+  }
+  const key = Buffer.from(text, "base64");
+  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    fail("DEADBOLT_SECRET_KEY", "(hidden)", "32 bytes encoded in base64 (openssl rand -base64 32)");
+  }
+  return key;
+}
+
+function email(env: Env, name: string): string | null {
+  const text = optional(env, name);
+  if (text === null) return null;
+  if (!/^[^\s@]+@[^\s@]+$/.test(text)) fail(name, text, "an e-mail address");
+  return text.toLowerCase();
+}
+
+/**
+ * Reads every DEADBOLT_* variable once into a typed, frozen object.
+ * Throws a ConfigError whose message is one line naming the variable and what it accepts.
+ *
+ * @example const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Env): Config {
+  const databaseUrlValue = databaseUrl(env);
+  const backoffText = read(env, "DEADBOLT_LOCKOUT_BACKOFF").trim();
+  const backoff = Number(backoffText);
+  if (!/^\d+(\.\d+)?$/.test(backoffText) || backoff < 1 || backoff > 100) {
+    fail("DEADBOLT_LOCKOUT_BACKOFF", backoffText, "a number from 1 to 100 (1 = no backoff)");
+  }
+  const durationMs = duration(env, "DEADBOLT_LOCKOUT_DURATION");
+  const maxDurationMs = duration(env, "DEADBOLT_LOCKOUT_MAX_DURATION");
+  if (maxDurationMs < durationMs) {
+    fail("DEADBOLT_LOCKOUT_MAX_DURATION", read(env, "DEADBOLT_LOCKOUT_MAX_DURATION"),
+      "a duration at least DEADBOLT_LOCKOUT_DURATION");
+  }
+  const message = read(env, "DEADBOLT_LOGIN_FAILURE_MESSAGE").trim();
+  const redisUrl = optional(env, "DEADBOLT_REDIS_URL");
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) fail("DEADBOLT_REDIS_URL", redisUrl, "redis://…");
+  const smtpUrl = optional(env, "DEADBOLT_SMTP_URL");
+  if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl)) fail("DEADBOLT_SMTP_URL", smtpUrl, "smtp://… or smtps://…");
+
+  const config: Config = {
+    databaseUrl: databaseUrlValue,
+    host: read(env, "DEADBOLT_HOST").trim(),
+    port: integer(env, "DEADBOLT_PORT", 0, 65535),
+    publicUrl: url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"]),
+    lockout: Object.freeze({
+      threshold: integer(env, "DEADBOLT_LOCKOUT_THRESHOLD", 0, 1000),
+      windowMs: duration(env, "DEADBOLT_LOCKOUT_WINDOW"),
+      durationMs,
+      backoff,
+      maxDurationMs,
+      disableAfter: integer(env, "DEADBOLT_LOCKOUT_DISABLE_AFTER", 0, 1000),
+      adminThreshold: integer(env, "DEADBOLT_ADMIN_LOCKOUT_THRESHOLD", 0, 1000),
+      mfaThreshold: integer(env, "DEADBOLT_MFA_THRESHOLD", 1, 1000),
+      mfaAction: oneOf(env, "DEADBOLT_MFA_LOCKOUT_ACTION", ["lock", "disable"] as const),
+    }),
+    disclosure: oneOf(env, "DEADBOLT_LOCKOUT_DISCLOSURE", ["generic", "informative"] as const),
+    loginFailureMessage: message === "" ? DEFAULT_LOGIN_FAILURE_MESSAGE : message,
+    secretKey: secretKey(env, databaseUrlValue.startsWith("postgres")),
+    emergencyUnlock: email(env, "DEADBOLT_EMERGENCY_UNLOCK"),
+    smtpUrl,
+    mailFrom: read(env, "DEADBOLT_MAIL_FROM").trim(),
+    notifyMaxPerHour: integer(env, "DEADBOLT_NOTIFY_MAX_PER_HOUR", 0, 1000),
+    warnBeforeLock: boolean(env, "DEADBOLT_WARN_BEFORE_LOCK"),
+    logLevel: oneOf(env, "DEADBOLT_LOG_LEVEL",
+      ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
+    throttlePerMinute: integer(env, "DEADBOLT_THROTTLE_PER_MINUTE", 0, 1_000_000),
+    redisUrl,
+    sessionIdleMs: duration(env, "DEADBOLT_SESSION_IDLE_TIMEOUT"),
+    sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
+  };
+  return Object.freeze(config);
+}
+
+/** Warnings an operator should see at start-up (logged, not fatal). */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.lockout.threshold === 0) {
+    warnings.push("DEADBOLT_LOCKOUT_THRESHOLD=0: accounts will never lock after failed passwords");
+  }
+  if (config.lockout.adminThreshold === 0) {
+    warnings.push("DEADBOLT_ADMIN_LOCKOUT_THRESHOLD=0: admin accounts will never lock after failed passwords");
+  }
+  if (config.disclosure === "informative") {
+    warnings.push("DEADBOLT_LOCKOUT_DISCLOSURE=informative: login answers reveal which accounts exist and are locked");
+  }
+  return warnings;
+}

@@ -1,0 +1,95 @@
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import helmet from "@fastify/helmet";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { AuthContext } from "../auth/index.ts";
+import type { Config } from "../config.ts";
+import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
+import type { Metrics } from "./metrics.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { healthRoutes } from "./routes/health.ts";
+import type { Throttle } from "./throttle.ts";
+
+export interface AppDeps {
+  readonly auth: AuthContext;
+  readonly metrics: Metrics;
+  readonly throttle: Throttle;
+  /** Fastify's logger; omit for a silent app (tests). */
+  readonly logger?: FastifyBaseLogger;
+}
+
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+function clientErrorCode(error: FastifyError): "payload_too_large" | "unsupported_media_type" | "invalid_request" {
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || error.statusCode === 413) return "payload_too_large";
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.statusCode === 415) return "unsupported_media_type";
+  return "invalid_request";
+}
+
+/**
+ * Builds the HTTP app without listening: tests call `app.inject()`, `serve` calls `listen`.
+ *
+ * @example const app = await buildApp(config, { auth, metrics, throttle });
+ */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Client-supplied request ids are not trusted.
+    requestIdHeader: false,
+    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+  });
+  app.decorateRequest("session", null);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send(errorBody("invalid_request", `Invalid ${error.validationContext ?? "request"}: ${error.message}`));
+    }
+    if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
+      const code = clientErrorCode(error);
+      return sendError(reply, code, code === "invalid_request" ? `The request is malformed: ${error.message}` : undefined);
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, "database unavailable; failing closed");
+      return reply.header("retry-after", "5").code(503).send(errorBody("service_unavailable"));
+    }
+    request.log.error({ err: error }, "unhandled error");
+    return sendError(reply, "internal_error");
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, "not_found"));
+
+  const https = config.publicUrl.startsWith("https:");
+  await app.register(helmet, {
+    // Over plain http (local use) HSTS and upgrade-insecure-requests would break the pages.
+    hsts: https,
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        upgradeInsecureRequests: https ? [] : null,
+      },
+    },
+  });
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "deadbolt", version: "0.1.0", description: "Authentication with account lockout done right" },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+
+  await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
+  await app.register(authRoutes, { config, auth: deps.auth, throttle: deps.throttle });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

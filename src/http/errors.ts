@@ -1,0 +1,60 @@
+import type { FastifyReply } from "fastify";
+
+/** Every error code the API answers with, its status and default message: one registry. */
+export const ERRORS = {
+  invalid_request: { status: 400, message: "The request is malformed." },
+  weak_password: { status: 400, message: "The new password is not acceptable." },
+  invalid_token: { status: 400, message: "The link or token is invalid or has expired." },
+  invalid_credentials: { status: 401, message: "" }, // the configurable generic login message
+  unauthenticated: { status: 401, message: "Sign in first." },
+  account_disabled: { status: 403, message: "The account is disabled. Contact an administrator." },
+  forbidden: { status: 403, message: "You are not allowed to do this." },
+  not_found: { status: 404, message: "Not found." },
+  email_taken: { status: 409, message: "A user with this e-mail already exists." },
+  last_admin: { status: 409, message: "This is the last active admin; it cannot be disabled." },
+  cannot_disable_self: { status: 409, message: "An admin cannot disable their own account." },
+  payload_too_large: { status: 413, message: "The request body is too large." },
+  unsupported_media_type: { status: 415, message: "Send JSON (application/json) or a form." },
+  account_locked: { status: 423, message: "The account is temporarily locked." },
+  too_many_requests: { status: 429, message: "Too many attempts from this address. Try again later." },
+  internal_error: { status: 500, message: "Something went wrong on our side." },
+  service_unavailable: { status: 503, message: "The service is temporarily unavailable. Try again shortly." },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  readonly error: ErrorCode;
+  readonly message: string;
+  readonly [extra: string]: unknown;
+}
+
+export function errorBody(code: ErrorCode, message?: string, extra: Record<string, unknown> = {}): ErrorBody {
+  return { error: code, message: message ?? ERRORS[code].message, ...extra };
+}
+
+export function sendError(
+  reply: FastifyReply, code: ErrorCode, message?: string, extra: Record<string, unknown> = {},
+): FastifyReply {
+  return reply.code(ERRORS[code].status).send(errorBody(code, message, extra));
+}
+
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE", "EAI_AGAIN",
+]);
+
+/**
+ * True when an error means the database cannot be reached or used right now, so the request
+ * must fail closed with 503 rather than look like a bug (500) or, worse, succeed.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string") {
+    if (CONNECTION_CODES.has(code) || code.startsWith("SQLITE_")) return true;
+    // PostgreSQL SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention.
+    if (/^(08|53|57)[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return typeof message === "string" &&
+    /connection terminated|timeout exceeded when trying to connect|database did not answer|Connection refused|pool.*(ended|closed)|Cannot use a pool after calling end|driver has already been destroyed/i.test(message);
+}

@@ -1,0 +1,34 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FastifyReply } from "fastify";
+import type { LoginResult } from "../auth/index.ts";
+import type { Config } from "../config.ts";
+import { sendError } from "./errors.ts";
+
+/**
+ * Failed logins are answered on a fixed grid of QUANTUM_MS after the request arrived, so
+ * unknown, wrong, locked and disabled take the same time even though their database work
+ * differs by a few hundred microseconds.
+ */
+export const FAILURE_QUANTUM_MS = 50;
+
+export async function padFailure(startedAt: number): Promise<void> {
+  const elapsed = performance.now() - startedAt;
+  const target = Math.max(1, Math.ceil(elapsed / FAILURE_QUANTUM_MS)) * FAILURE_QUANTUM_MS;
+  await sleep(target - elapsed);
+}
+
+type Failure = Extract<LoginResult, { kind: "failed" }>;
+
+/** One answer for every failure, unless the operator chose informative disclosure. */
+export async function sendLoginFailure(reply: FastifyReply, config: Config, failure: Failure): Promise<FastifyReply> {
+  if (config.disclosure === "informative") {
+    const user = failure.user;
+    if (failure.reason === "locked" && user?.locked_until != null) {
+      return sendError(reply, "account_locked", undefined, { lockedUntil: new Date(user.locked_until).toISOString() });
+    }
+    if (failure.reason === "disabled") return sendError(reply, "account_disabled");
+    return sendError(reply, "invalid_credentials", config.loginFailureMessage,
+      failure.reason === "wrong_password" ? { attemptsRemaining: failure.attemptsRemaining } : {});
+  }
+  return sendError(reply, "invalid_credentials", config.loginFailureMessage);
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { changePassword, endSession, login, type AuthContext } from "../../auth/index.ts";
+import type { Config } from "../../config.ts";
+import { errorBody, sendError } from "../errors.ts";
+import { padFailure, sendLoginFailure } from "../login-answer.ts";
+import { EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
+import { clientOf, cookieOptions, requireSession, SESSION_COOKIE, sessionToken } from "../session.ts";
+import type { Throttle } from "../throttle.ts";
+
+export interface AuthRouteDeps {
+  readonly config: Config;
+  readonly auth: AuthContext;
+  readonly throttle: Throttle;
+}
+
+const LoginBody = Type.Object({ email: EmailField, password: PasswordField });
+const Authenticated = Type.Object({
+  status: Type.Literal("authenticated"),
+  user: SessionUserSchema,
+  token: Type.String(),
+});
+const MfaRequired = Type.Object({ status: Type.Literal("mfa_required"), mfaToken: Type.String() });
+
+export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
+  const { config, auth, throttle } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const signedIn = requireSession(auth);
+
+  api.post("/api/auth/login", {
+    schema: {
+      summary: "Sign in with e-mail and password",
+      tags: ["auth"],
+      body: LoginBody,
+      response: { 200: Type.Union([Authenticated, MfaRequired]), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 423: ErrorSchema, 429: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const startedAt = performance.now();
+    const client = clientOf(request);
+    const wait = await throttle.retryAfter(client.ip ?? "unknown");
+    if (wait > 0) {
+      return reply.header("retry-after", String(wait)).code(429).send(errorBody("too_many_requests"));
+    }
+    const result = await login(auth, { email: request.body.email, password: request.body.password, client });
+    if (result.kind === "failed") {
+      await throttle.fail(client.ip ?? "unknown");
+      await padFailure(startedAt);
+      return sendLoginFailure(reply, config, result);
+    }
+    if (result.kind === "mfa_required") {
+      // Issued by the second-factor flow; until it exists an enrolled user cannot finish here.
+      return sendError(reply, "service_unavailable", "Second-factor sign-in is not available yet.");
+    }
+    reply.setCookie(SESSION_COOKIE, result.token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    return {
+      status: "authenticated" as const,
+      user: { id: result.user.id, email: result.user.email, role: result.user.role === "admin" ? "admin" as const : "user" as const },
+      token: result.token,
+    };
+  });
+
+  api.get("/api/auth/me", {
+    schema: {
+      summary: "The signed-in user",
+      tags: ["auth"],
+      response: { 200: Type.Object({ user: Type.Object({ ...SessionUserSchema.properties, mfaEnabled: Type.Boolean() }) }), 401: ErrorSchema },
+    },
+    preHandler: signedIn,
+  }, async (request) => {
+    const user = request.session!.user;
+    return { user: { id: user.id, email: user.email, role: user.role === "admin" ? "admin" as const : "user" as const, mfaEnabled: user.mfa_enabled === 1 } };
+  });
+
+  api.post("/api/auth/logout", {
+    schema: { summary: "End the current session", tags: ["auth"], response: { 204: Type.Null() } },
+  }, async (request, reply) => {
+    const token = sessionToken(request);
+    if (token !== null) await endSession(auth, token);
+    reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    return reply.code(204).send(null);
+  });
+
+  api.post("/api/auth/password/change", {
+    schema: {
+      summary: "Change the password; a wrong current password counts as a failed attempt",
+      tags: ["auth"],
+      body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }),
+      response: { 204: Type.Null(), 400: ErrorSchema, 401: ErrorSchema },
+    },
+    preHandler: signedIn,
+  }, async (request, reply) => {
+    const startedAt = performance.now();
+    const result = await changePassword(auth, request.session!, request.body, clientOf(request));
+    if (result.kind === "weak_password") return sendError(reply, "weak_password", result.message);
+    if (result.kind === "refused") {
+      await padFailure(startedAt);
+      return sendError(reply, "invalid_credentials", config.loginFailureMessage);
+    }
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,18 @@
+import type { Factor, Policy, Role } from "./types.ts";
+
+/** The number of failures of `factor` that act on an account of `role`; 0 = never. */
+export function thresholdFor(policy: Policy, role: Role, factor: Factor): number {
+  if (factor === "mfa") return policy.mfaThreshold;
+  return role === "admin" ? policy.adminThreshold : policy.threshold;
+}
+
+/**
+ * Length of the n-th consecutive lock: DURATION × BACKOFF^(n-1), capped at MAX_DURATION.
+ *
+ * @example lockDuration(policy, 3) // 60 minutes with 15m and backoff 2
+ */
+export function lockDuration(policy: Policy, lockNumber: number): number {
+  const exponent = Math.max(0, lockNumber - 1);
+  const length = policy.durationMs * Math.pow(policy.backoff, exponent);
+  return Math.min(policy.maxDurationMs, Math.round(length));
+}

@@ -1,0 +1,17 @@
+export type { Database } from "./db.ts";
+export { openDatabase } from "./db.ts";
+export type { Dialect } from "./dialect.ts";
+export { dialectOf } from "./dialect.ts";
+export { migrate } from "./migrate.ts";
+export type { EventFilter, EventType, SecurityEvent, StoredEvent } from "./events.ts";
+export { EVENT_TYPES, insertEvents, listEvents } from "./events.ts";
+export type { SessionRecord } from "./sessions.ts";
+export { deleteSession, deleteUserSessions, findSession, insertSession, touchSession } from "./sessions.ts";
+export type { LockoutWrite, NewUser, UserRow } from "./users.ts";
+export {
+  compareAndSetLockout, countOtherActiveAdmins, findUserByEmail, findUserById, insertUser,
+  lockoutStateOf, normalizeEmail,
+} from "./users.ts";
+export type { Schema } from "./schema.ts";
+export type { StatusFilter, UserListQuery } from "./user-list.ts";
+export { listUsers } from "./user-list.ts";

@@ -1,0 +1,55 @@
+import type { Kysely } from "kysely";
+import type { Schema } from "./schema.ts";
+
+type Db = Kysely<Schema>;
+
+export interface SessionRecord {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export async function insertSession(db: Db, session: SessionRecord): Promise<void> {
+  await db.insertInto("sessions").values({
+    token_hash: session.tokenHash,
+    user_id: session.userId,
+    created_at: session.createdAt,
+    last_seen_at: session.lastSeenAt,
+    expires_at: session.expiresAt,
+    ip: session.ip,
+    user_agent: session.userAgent,
+  }).execute();
+}
+
+export async function findSession(db: Db, tokenHash: string): Promise<SessionRecord | undefined> {
+  const row = await db.selectFrom("sessions").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    tokenHash: row.token_hash,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+  };
+}
+
+export async function touchSession(db: Db, tokenHash: string, now: number): Promise<void> {
+  await db.updateTable("sessions").set({ last_seen_at: now }).where("token_hash", "=", tokenHash).execute();
+}
+
+export async function deleteSession(db: Db, tokenHash: string): Promise<void> {
+  await db.deleteFrom("sessions").where("token_hash", "=", tokenHash).execute();
+}
+
+/** Ends every session of a user, optionally keeping one (the session that changed the password). */
+export async function deleteUserSessions(db: Db, userId: string, options: { keep?: string } = {}): Promise<void> {
+  let query = db.deleteFrom("sessions").where("user_id", "=", userId);
+  if (options.keep !== undefined) query = query.where("token_hash", "<>", options.keep);
+  await query.execute();
+}

@@ -1,0 +1,139 @@
+import type { Kysely, Selectable, Updateable } from "kysely";
+import type { DisabledReason, Factor, FactorCounter, LockoutState, Role, Slot } from "../lockout/index.ts";
+import type { Schema, UsersTable } from "./schema.ts";
+
+export type UserRow = Selectable<UsersTable>;
+type Db = Kysely<Schema>;
+
+function parseSlots(json: string): Slot[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? (value as Slot[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function counter(failures: number, lastFailedAt: number | null, slots: string): FactorCounter {
+  return { failures, lastFailedAt, slots: parseSlots(slots) };
+}
+
+/** The engine's view of a stored user. */
+export function lockoutStateOf(row: UserRow): LockoutState {
+  return {
+    role: row.role as Role,
+    disabledReason: row.disabled_reason as DisabledReason | null,
+    lockedUntil: row.locked_until,
+    lockReason: row.lock_reason as Factor | null,
+    lockoutCount: row.lockout_count,
+    password: counter(row.password_failures, row.password_last_failed_at, row.password_slots),
+    mfa: counter(row.mfa_failures, row.mfa_last_failed_at, row.mfa_slots),
+  };
+}
+
+function lockoutColumns(state: LockoutState, previous: UserRow, now: number): Updateable<UsersTable> {
+  const newlyLocked = state.lockedUntil !== null && state.lockedUntil !== previous.locked_until;
+  const newlyDisabled = state.disabledReason !== null && previous.disabled_reason === null;
+  return {
+    disabled_reason: state.disabledReason,
+    disabled_at: state.disabledReason === null ? null : newlyDisabled ? now : previous.disabled_at,
+    locked_until: state.lockedUntil,
+    locked_at: state.lockedUntil === null ? null : newlyLocked ? now : previous.locked_at,
+    lock_reason: state.lockReason,
+    lockout_count: state.lockoutCount,
+    password_failures: state.password.failures,
+    password_last_failed_at: state.password.lastFailedAt,
+    password_slots: JSON.stringify(state.password.slots),
+    mfa_failures: state.mfa.failures,
+    mfa_last_failed_at: state.mfa.lastFailedAt,
+    mfa_slots: JSON.stringify(state.mfa.slots),
+  };
+}
+
+export interface LockoutWrite {
+  readonly state: LockoutState;
+  readonly now: number;
+  /** Other columns to set in the same statement (last_login_at, last_failed_ip, …). */
+  readonly extra?: Updateable<UsersTable>;
+  /** Refuse the write unless another admin stays active (the last admin is never disabled). */
+  readonly requireOtherActiveAdmin?: boolean;
+}
+
+/**
+ * Compare-and-set: writes `state` only if the row is still at `previous.version`.
+ * Returns false when another attempt won the race; the caller reads again and re-decides.
+ */
+export async function compareAndSetLockout(db: Db, previous: UserRow, write: LockoutWrite): Promise<boolean> {
+  let query = db.updateTable("users")
+    .set({ ...lockoutColumns(write.state, previous, write.now), ...write.extra, version: previous.version + 1 })
+    .where("id", "=", previous.id)
+    .where("version", "=", previous.version);
+  if (write.requireOtherActiveAdmin) {
+    query = query.where((eb) => eb.exists(
+      eb.selectFrom("users as other").select("other.id")
+        .where("other.role", "=", "admin")
+        .where("other.disabled_reason", "is", null)
+        .where("other.id", "<>", previous.id),
+    ));
+  }
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirst();
+}
+
+export async function countOtherActiveAdmins(db: Db, userId: string): Promise<number> {
+  const row = await db.selectFrom("users")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("role", "=", "admin")
+    .where("disabled_reason", "is", null)
+    .where("id", "<>", userId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface NewUser {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly role: Role;
+  readonly now: number;
+}
+
+export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
+  return db.insertInto("users").values({
+    id: user.id,
+    email: user.email,
+    password_hash: user.passwordHash,
+    role: user.role,
+    created_at: user.now,
+    lockout_count: 0,
+    password_failures: 0,
+    password_slots: "[]",
+    mfa_failures: 0,
+    mfa_slots: "[]",
+    mfa_enabled: 0,
+    version: 0,
+    disabled_reason: null,
+    disabled_at: null,
+    locked_until: null,
+    locked_at: null,
+    lock_reason: null,
+    password_last_failed_at: null,
+    mfa_last_failed_at: null,
+    last_failed_at: null,
+    last_failed_ip: null,
+    last_login_at: null,
+  }).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Canonical form of an e-mail address: trimmed and lower-case. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
