@@ -1,0 +1,38 @@
+import type { ParseArgsOptionsConfig } from "node:util";
+import { loadConfig } from "../config.ts";
+import { createRuntime, type Runtime } from "../runtime.ts";
+import type { Parsed } from "./args.ts";
+import { quietLogger, type Io } from "./io.ts";
+
+/** One CLI command: its usage, its strict options, and what it does. */
+export interface Command {
+  /** As typed, e.g. "user show". */
+  readonly name: string;
+  /** What follows the name in the usage line, e.g. "<email> [--json]". */
+  readonly synopsis: string;
+  readonly summary: string;
+  /** Lines explaining the options, shown by --help. */
+  readonly details: readonly string[];
+  readonly options: ParseArgsOptionsConfig;
+  /** Names of the required positionals, in order. */
+  readonly args: readonly string[];
+  run(io: Io, parsed: Parsed): Promise<number>;
+}
+
+/**
+ * Loads the configuration from the environment (the same variables as the server), opens and
+ * migrates the database, and closes it whatever happens.
+ */
+export async function withRuntime<T>(io: Io, use: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig(io.env);
+  const runtime = await createRuntime(config, { log: quietLogger(io) });
+  try {
+    return await use(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function writeJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,80 @@
+import { parseDuration } from "../duration.ts";
+import { EVENT_TYPES, findUserByEmail, listEvents, normalizeEmail, type EventFilter } from "../store/index.ts";
+import { flag, text, type Values } from "./args.ts";
+import { withRuntime, writeJson, type Command } from "./command.ts";
+import { UsageError } from "./errors.ts";
+import { eventTable, toEventView } from "./output.ts";
+
+/** The largest --limit; a bigger request is almost certainly a typo. */
+const MAX_LIMIT = 1_000_000;
+
+function eventType(values: Values): string | undefined {
+  const type = text(values, "type");
+  if (type === undefined || (EVENT_TYPES as readonly string[]).includes(type)) return type;
+  throw new UsageError(`--type: unknown event type ${JSON.stringify(type)}; expected one of ${EVENT_TYPES.join(", ")}`);
+}
+
+/** `--since 1h` (a duration back from now) or `--since 2026-01-31T12:00:00Z` (a moment). */
+function since(values: Values, now: number): number | undefined {
+  const value = text(values, "since");
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms !== null) return now - ms;
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new UsageError(`--since: ${JSON.stringify(value)} is neither a duration (30s, 15m, 1h, 7d) nor an ISO 8601 time`);
+  }
+  return at;
+}
+
+function limit(values: Values): number | undefined {
+  const value = text(values, "limit");
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_LIMIT) {
+    throw new UsageError(`--limit: ${JSON.stringify(value)} is not a whole number from 1 to ${MAX_LIMIT}`);
+  }
+  return n;
+}
+
+export const EVENTS_COMMAND: Command = {
+  name: "events",
+  synopsis: "[--user <email>] [--type <t>] [--since 1h] [--limit N] [--json]",
+  summary: "print security events, oldest first",
+  details: [
+    "--user <email>  only events about this e-mail address (also failed logins of an unknown address)",
+    "--type <t>      only this type, e.g. login.failed, account.locked, account.unlocked",
+    "--since <when>  only events since a duration ago (30s, 15m, 1h, 7d) or an ISO 8601 time",
+    "--limit N       only the newest N matching events (still printed oldest first)",
+    "--json          print a JSON array of events (the HTTP API's fields)",
+  ],
+  options: {
+    user: { type: "string" }, type: { type: "string" }, since: { type: "string" }, limit: { type: "string" },
+    json: { type: "boolean" },
+  },
+  args: [],
+  run: (io, { values }) => {
+    // Usage errors first, so a typo never needs a database.
+    const type = eventType(values);
+    const max = limit(values);
+    const startedAt = Date.now();
+    const from = since(values, startedAt);
+    return withRuntime(io, async (runtime) => {
+      const db = runtime.auth.database.db;
+      const userOption = text(values, "user");
+      const email = userOption === undefined ? undefined : normalizeEmail(userOption);
+      if (email !== undefined && !(await findUserByEmail(db, email))) {
+        io.stderr.write(`deadbolt: note: no user with e-mail ${email}; showing the events recorded for that address\n`);
+      }
+      // Events carry the subject's e-mail, so one filter covers a user and failed logins of the address.
+      const filter: EventFilter = {
+        email, type, since: from, limit: max, order: max === undefined ? "oldest" : "newest",
+      };
+      const events = (await listEvents(db, filter)).map(toEventView);
+      if (max !== undefined) events.reverse();
+      if (flag(values, "json")) writeJson(io, events);
+      else io.stdout.write(events.length === 0 ? "no matching events\n" : eventTable(events));
+      return 0;
+    });
+  },
+};

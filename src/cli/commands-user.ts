@@ -1,0 +1,195 @@
+import {
+  CLI_ACTOR, createUser, disableUser, enableUser, isValidEmail, passwordProblem, resetPassword, toUserView,
+  unlockUser, type UserView,
+} from "../auth/index.ts";
+import type { Runtime } from "../runtime.ts";
+import { findUserByEmail, listUsers, normalizeEmail, type StatusFilter, type UserRow } from "../store/index.ts";
+import { flag, type Values } from "./args.ts";
+import { withRuntime, writeJson, type Command } from "./command.ts";
+import { CliError, UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { shortTime, userDetails, userTable } from "./output.ts";
+import { readNewPassword } from "./prompt.ts";
+
+const JSON_OPTION = { json: { type: "boolean" } } as const;
+const JSON_HELP = "--json          print the user as JSON (the HTTP API's fields)";
+
+function viewOf(runtime: Runtime, row: UserRow): UserView {
+  return toUserView(row, runtime.auth.policy, runtime.auth.now());
+}
+
+async function findOrFail(runtime: Runtime, email: string): Promise<UserRow> {
+  const row = await findUserByEmail(runtime.auth.database.db, normalizeEmail(email));
+  if (!row) throw new CliError(`no user with e-mail ${normalizeEmail(email)}`);
+  return row;
+}
+
+/** The result of a change: one line saying what happened, or the user as JSON. */
+function report(io: Io, values: Values, user: UserView, line: string): number {
+  if (flag(values, "json")) writeJson(io, user);
+  else io.stdout.write(`${line}\n`);
+  return 0;
+}
+
+function stillDisabled(user: UserView): string {
+  return user.status === "disabled"
+    ? `; still disabled (${user.disabledReason ?? "unknown"}): run "deadbolt user enable ${user.email}"`
+    : "";
+}
+
+const create: Command = {
+  name: "user create",
+  synopsis: "<email> [--admin] [--password-stdin] [--json]",
+  summary: "create a user (prompts twice for the password on a terminal)",
+  details: [
+    "--admin           give the user the admin role",
+    "--password-stdin  read the password as one line from standard input",
+    "--json            print the created user as JSON",
+  ],
+  options: { admin: { type: "boolean" }, "password-stdin": { type: "boolean" }, ...JSON_OPTION },
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const email = normalizeEmail(positionals[0] as string);
+    // Fail before asking for a password that could not be used.
+    if (!isValidEmail(email)) throw new CliError(`${email} is not a valid e-mail address`);
+    if (await findUserByEmail(runtime.auth.database.db, email)) throw new CliError(`a user with e-mail ${email} already exists`);
+    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal");
+    const role = flag(values, "admin") ? "admin" : "user";
+    const result = await createUser(runtime.auth, { email, password, role }, CLI_ACTOR);
+    if (!result.ok) {
+      throw new CliError(result.error === "email_taken" ? `a user with e-mail ${email} already exists` : result.message);
+    }
+    const user = viewOf(runtime, result.user);
+    if (flag(values, "json")) writeJson(io, user);
+    else io.stdout.write(`created ${role} ${user.email}\n${userDetails(user)}`);
+    return 0;
+  }),
+};
+
+const show: Command = {
+  name: "user show",
+  synopsis: "<email> [--json]",
+  summary: "show a user's status, lock and failure counters",
+  details: [JSON_HELP],
+  options: JSON_OPTION,
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const user = viewOf(runtime, await findOrFail(runtime, positionals[0] as string));
+    if (flag(values, "json")) writeJson(io, user);
+    else io.stdout.write(userDetails(user));
+    return 0;
+  }),
+};
+
+const list: Command = {
+  name: "user list",
+  synopsis: "[--locked|--disabled] [--json]",
+  summary: "list users by e-mail",
+  details: [
+    "--locked    only users locked now",
+    "--disabled  only disabled users",
+    "--json      print a JSON array of users (the HTTP API's fields)",
+  ],
+  options: { locked: { type: "boolean" }, disabled: { type: "boolean" }, ...JSON_OPTION },
+  args: [],
+  run: (io, { values }) => {
+    if (flag(values, "locked") && flag(values, "disabled")) throw new UsageError("--locked and --disabled cannot be combined");
+    const status: StatusFilter | undefined = flag(values, "locked") ? "locked" : flag(values, "disabled") ? "disabled" : undefined;
+    return withRuntime(io, async (runtime) => {
+      const now = runtime.auth.now();
+      const rows = await listUsers(runtime.auth.database.db, { status, now });
+      const users = rows.map((row) => toUserView(row, runtime.auth.policy, now));
+      if (flag(values, "json")) writeJson(io, users);
+      else io.stdout.write(users.length > 0 ? userTable(users) : `no ${status === undefined ? "" : `${status} `}users\n`);
+      return 0;
+    });
+  },
+};
+
+const unlock: Command = {
+  name: "user unlock",
+  synopsis: "<email> [--json]",
+  summary: "clear a temporary lock and the failure counters (audited as by: cli)",
+  details: [JSON_HELP],
+  options: JSON_OPTION,
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const row = await findOrFail(runtime, positionals[0] as string);
+    const before = viewOf(runtime, row);
+    const result = await unlockUser(runtime.auth, row.id, CLI_ACTOR);
+    if (!result.ok) throw new CliError(`no user with e-mail ${row.email}`);
+    const after = viewOf(runtime, result.user);
+    const what = before.status === "locked"
+      ? `unlocked (was locked until ${shortTime(before.lockedUntil)})`
+      : "was not locked; failure counters reset";
+    return report(io, values, after, `${after.email}: ${what}${stillDisabled(after)}`);
+  }),
+};
+
+const enable: Command = {
+  name: "user enable",
+  synopsis: "<email> [--json]",
+  summary: "re-enable a disabled user (also clears any lock and failure counters)",
+  details: [JSON_HELP],
+  options: JSON_OPTION,
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const row = await findOrFail(runtime, positionals[0] as string);
+    const result = await enableUser(runtime.auth, row.id, CLI_ACTOR);
+    if (!result.ok) throw new CliError(`no user with e-mail ${row.email}`);
+    const what = row.disabled_reason === null
+      ? "was not disabled; any lock and failure counters cleared"
+      : `enabled (was disabled: ${row.disabled_reason})`;
+    return report(io, values, viewOf(runtime, result.user), `${result.user.email}: ${what}`);
+  }),
+};
+
+const disable: Command = {
+  name: "user disable",
+  synopsis: "<email> [--json]",
+  summary: "disable a user and end their sessions (never the last active admin)",
+  details: [JSON_HELP],
+  options: JSON_OPTION,
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const row = await findOrFail(runtime, positionals[0] as string);
+    const result = await disableUser(runtime.auth, row.id, CLI_ACTOR);
+    if (!result.ok) {
+      if (result.error === "last_admin") {
+        throw new CliError(`${row.email} is the last active admin and cannot be disabled; create or enable another admin first`);
+      }
+      throw new CliError(`no user with e-mail ${row.email}`);
+    }
+    const what = row.disabled_reason === null ? "disabled; sessions ended" : `already disabled (${row.disabled_reason})`;
+    return report(io, values, viewOf(runtime, result.user), `${result.user.email}: ${what}`);
+  }),
+};
+
+const resetPasswordCommand: Command = {
+  name: "user reset-password",
+  synopsis: "<email> --password-stdin [--json]",
+  summary: "set a new password: clears a temporary lock (not a disable) and ends every session",
+  details: [
+    "--password-stdin  read the password as one line from standard input",
+    "                  (without it, prompts twice on a terminal)",
+    JSON_HELP,
+  ],
+  options: { "password-stdin": { type: "boolean" }, ...JSON_OPTION },
+  args: ["email"],
+  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
+    const row = await findOrFail(runtime, positionals[0] as string);
+    const before = viewOf(runtime, row);
+    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal");
+    const result = await resetPassword(runtime.auth, row.id, password, CLI_ACTOR);
+    if (!result.ok) {
+      throw new CliError(result.error === "weak_password"
+        ? `the password ${passwordProblem(password) ?? "is not acceptable"}`
+        : `no user with e-mail ${row.email}`);
+    }
+    const after = viewOf(runtime, result.user);
+    const unlocked = before.status === "locked" ? "; lock cleared" : "";
+    return report(io, values, after, `${after.email}: password reset; sessions ended${unlocked}${stillDisabled(after)}`);
+  }),
+};
+
+export const USER_COMMANDS: readonly Command[] = [create, show, list, unlock, enable, disable, resetPasswordCommand];

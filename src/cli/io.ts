@@ -1,0 +1,66 @@
+import type { Logger } from "../auth/index.ts";
+
+/** Standard input as the CLI needs it: a byte stream, and raw mode when it is a terminal. */
+export type Input = NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown };
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+/** Every side effect of the CLI, so tests can run `main` in-process with fake streams. */
+export interface Io {
+  readonly stdin: Input;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether standard input is a terminal (then passwords may be prompted for). */
+  readonly isTTY: boolean;
+  /** Resolves with the signal's name when the operator asks `serve` to stop. */
+  waitForShutdown(): Promise<string>;
+}
+
+function waitForProcessSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+      // A second Ctrl-C while shutting down means "now".
+      const force = (): void => process.exit(1);
+      process.once("SIGINT", force);
+      process.once("SIGTERM", force);
+      resolve(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+export function processIo(): Io {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: process.stdin.isTTY === true,
+    waitForShutdown: waitForProcessSignal,
+  };
+}
+
+/** Collapses a message to one line, since an error must be exactly one line on stderr. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
+/**
+ * The CLI's logger: stdout must stay parseable for --json, so nothing goes there. Warnings
+ * and errors become plain lines on stderr. Security events are not echoed: they are in the
+ * database already and the command reports its own outcome.
+ */
+export function quietLogger(io: Io): Logger {
+  const write = (level: string) => (object: object, message?: string): void => {
+    if (typeof (object as { event?: unknown }).event === "string") return;
+    const text = message ?? ((object as { msg?: unknown }).msg as string | undefined) ?? JSON.stringify(object);
+    io.stderr.write(`deadbolt: ${level}: ${oneLine(text)}\n`);
+  };
+  return { info: () => {}, warn: write("warning"), error: write("error") };
+}
