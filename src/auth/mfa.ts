@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import * as OTPAuth from "otpauth";
+import QRCode from "qrcode";
+import {
+  consumeChallenge, consumeTotpStep, findChallengeUser, findUserById, insertChallenge, replaceRecoveryCodes,
+  useRecoveryCode, type UserRow,
+} from "../store/index.ts";
+import { mutateAccount } from "./apply.ts";
+import type { AuthContext, Client } from "./context.ts";
+import { guardSecret } from "./guard.ts";
+import { eventFor } from "./record.ts";
+import { open, seal } from "./secret-box.ts";
+import { createSession, hashToken } from "./sessions.ts";
+import { matchTotp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from "./totp.ts";
+
+export const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
+
+export interface TotpSetup {
+  readonly secret: string;
+  readonly otpauthUrl: string;
+  readonly qrSvg: string;
+}
+
+/** Recovery codes are high-entropy, so a plain SHA-256 is a sufficient one-way store. */
+function recoveryHash(code: string): string {
+  return createHash("sha256").update(code.toLowerCase().replace(/[^a-z0-9]/g, "")).digest("hex");
+}
+
+function newRecoveryCode(ctx: AuthContext): string {
+  const bytes = ctx.randomBytes(10);
+  const chars = [...bytes].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length]).join("");
+  return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+}
+
+/** Starts enrollment: a new secret waits, encrypted, for its first valid code. */
+export async function startTotpSetup(ctx: AuthContext, user: UserRow): Promise<TotpSetup | "already_enabled"> {
+  if (user.mfa_enabled === 1) return "already_enabled";
+  const secret = new OTPAuth.Secret({ buffer: new Uint8Array(ctx.randomBytes(20)).buffer });
+  const totp = new OTPAuth.TOTP({
+    issuer: ctx.issuer, label: user.email, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS, secret,
+  });
+  await ctx.database.db.updateTable("users")
+    .set({ totp_pending_secret: seal(ctx.secretKey, Buffer.from(secret.bytes), user.id) })
+    .where("id", "=", user.id).execute();
+  const otpauthUrl = totp.toString();
+  const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+  return { secret: secret.base32, otpauthUrl, qrSvg };
+}
+
+export type ConfirmResult = { readonly recoveryCodes: readonly string[] } | "no_pending_setup" | "invalid_code" | "already_enabled";
+
+/** Enables TOTP once a code from the pending secret is valid; returns recovery codes, shown once. */
+export async function confirmTotp(ctx: AuthContext, user: UserRow, code: string, client: Client): Promise<ConfirmResult> {
+  if (user.mfa_enabled === 1) return "already_enabled";
+  if (user.totp_pending_secret === null) return "no_pending_setup";
+  const secret = open(ctx.secretKey, user.totp_pending_secret, user.id);
+  const step = matchTotp(secret, code, ctx.now(), null);
+  if (step === null) return "invalid_code";
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode(ctx));
+  const now = ctx.now();
+  const result = await mutateAccount<"invalid_code">(ctx, user.id, (row, state) => {
+    if (row.totp_pending_secret !== user.totp_pending_secret) return "invalid_code";
+    return {
+      state,
+      extra: { totp_secret: row.totp_pending_secret, totp_pending_secret: null, totp_last_step: step, mfa_enabled: 1 },
+      events: [eventFor("mfa.enabled", { user: row }, client, now, "two-factor authentication (TOTP) enabled", { method: "totp" })],
+    };
+  });
+  if (!result.ok) return "invalid_code";
+  await replaceRecoveryCodes(ctx.database.db, user.id, codes.map(recoveryHash), now);
+  return { recoveryCodes: codes };
+}
+
+export type DisableTotpResult = "disabled" | "refused" | "not_enabled";
+
+/** Turns TOTP off; needs the password, and a wrong one counts as a failed password attempt. */
+export async function disableTotp(ctx: AuthContext, user: UserRow, password: string, client: Client): Promise<DisableTotpResult> {
+  if (user.mfa_enabled !== 1) return "not_enabled";
+  const checked = await guardSecret(ctx, {
+    userId: user.id, factor: "password", client, via: "mfa_disable", onSuccess: "release",
+    verify: (row) => ctx.hasher.verify(row.password_hash, password),
+  });
+  if (checked.kind !== "verified") return "refused";
+  const result = await mutateAccount<never>(ctx, user.id, (row, state, now) => ({
+    state,
+    extra: { totp_secret: null, totp_pending_secret: null, totp_last_step: null, mfa_enabled: 0 },
+    events: [eventFor("mfa.disabled", { user: row }, client, now, "two-factor authentication (TOTP) disabled by the user", { method: "totp" })],
+  }));
+  if (!result.ok) return "refused";
+  await replaceRecoveryCodes(ctx.database.db, user.id, [], ctx.now());
+  return "disabled";
+}
+
+/** After a correct password: a short-lived, single-use token bound to the user. */
+export async function issueMfaChallenge(ctx: AuthContext, user: UserRow, client: Client): Promise<string> {
+  const token = ctx.randomBytes(32).toString("base64url");
+  const now = ctx.now();
+  await insertChallenge(ctx.database.db, {
+    tokenHash: hashToken(token), userId: user.id, now, expiresAt: now + ctx.mfaChallengeTtlMs, ip: client.ip,
+  });
+  return token;
+}
+
+async function checkCode(ctx: AuthContext, row: UserRow, code: string): Promise<boolean> {
+  const normalized = code.replace(/\s+/g, "");
+  if (/^\d{6}$/.test(normalized)) {
+    if (row.totp_secret === null) return false;
+    const step = matchTotp(open(ctx.secretKey, row.totp_secret, row.id), normalized, ctx.now(), row.totp_last_step);
+    return step !== null && (await consumeTotpStep(ctx.database.db, row.id, step));
+  }
+  return useRecoveryCode(ctx.database.db, row.id, recoveryHash(normalized), ctx.now());
+}
+
+export type MfaLoginResult =
+  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string }
+  | { readonly kind: "failed"; readonly reason: "invalid_token" | "mfa_invalid" | "locked" | "disabled" | "throttled"; readonly user: UserRow | null };
+
+/**
+ * Completes a login with a TOTP or recovery code. Wrong codes count on the second factor's own
+ * counter through the same guard as passwords; a lock or disable invalidates the token.
+ */
+export async function completeMfaLogin(
+  ctx: AuthContext, input: { mfaToken: string; code: string; client: Client },
+): Promise<MfaLoginResult> {
+  const tokenHash = hashToken(input.mfaToken);
+  const userId = await findChallengeUser(ctx.database.db, tokenHash, ctx.now());
+  const user = userId === null ? undefined : await findUserById(ctx.database.db, userId);
+  if (!user) return { kind: "failed", reason: "invalid_token", user: null };
+  const result = await guardSecret(ctx, {
+    userId: user.id, factor: "mfa", client: input.client, via: "mfa", onSuccess: "complete_login",
+    // The challenge is spent only by a correct code, so a typo does not force a new password entry.
+    verify: async (row) => (await checkCode(ctx, row, input.code)) && (await consumeChallenge(ctx.database.db, tokenHash, ctx.now())),
+  });
+  switch (result.kind) {
+    case "verified":
+      return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, input.client) };
+    case "failed":
+      return { kind: "failed", reason: "mfa_invalid", user: result.user };
+    case "refused":
+      return { kind: "failed", reason: result.reason, user: result.user };
+    case "busy":
+      return { kind: "failed", reason: "throttled", user: result.user };
+  }
+}
+
