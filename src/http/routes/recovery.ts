@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { PASSWORD_MIN_LENGTH, passwordProblem, type AuthContext } from "../../auth/index.ts";
+import { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordReset } from "../../notify/index.ts";
+import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "../../notify/pages.ts";
+import { sendError } from "../errors.ts";
+import { padFailure } from "../login-answer.ts";
+import { EmailField, ErrorSchema, PasswordField } from "../schemas.ts";
+import { clientOf } from "../session.ts";
+
+export interface RecoveryRouteDeps {
+  readonly auth: AuthContext;
+}
+
+/** Any string: a token of the wrong shape is an `invalid_token`, not a malformed request. */
+const TokenField = Type.String({ minLength: 1, maxLength: 512 });
+const INVALID_LINK = "This link is invalid, was already used or has expired.";
+
+function field(source: unknown, name: string): string {
+  const value = (source as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === "string" ? value : "";
+}
+
+function page(reply: FastifyReply, status: number, name: RecoveryPage, data: RecoveryPageData): FastifyReply {
+  // Pages may carry a token: never cached, never sent on as a Referer (helmet sets no-referrer).
+  return reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8")
+    .send(renderRecoveryPage(name, data));
+}
+
+function resetForm(reply: FastifyReply, status: number, token: string, error?: string): FastifyReply {
+  return page(reply, status, "reset", { title: "Set a new password", token, minLength: PASSWORD_MIN_LENGTH, error });
+}
+
+/** SPEC "Recovery": forgot / reset / unlock, as JSON API and as pages that work without JavaScript. */
+export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDeps): Promise<void> {
+  const { auth } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post("/api/auth/password/forgot", {
+    schema: {
+      summary: "Mail a password-reset link; the same 202 for every address, known or not",
+      tags: ["recovery"],
+      body: Type.Object({ email: EmailField }),
+      response: { 202: Type.Object({ status: Type.Literal("accepted") }), 400: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const startedAt = performance.now();
+    await requestPasswordReset(auth, request.body.email, clientOf(request));
+    // Known addresses do more database work than unknown ones: answer on the same time grid.
+    await padFailure(startedAt);
+    return reply.code(202).send({ status: "accepted" as const });
+  });
+
+  api.post("/api/auth/password/reset", {
+    schema: {
+      summary: "Set a new password with an e-mailed token; clears a temporary lock (not a disable) and ends every session",
+      tags: ["recovery"],
+      body: Type.Object({ token: TokenField, password: PasswordField }),
+      response: { 204: Type.Null(), 400: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const { token, password } = request.body;
+    const result = await redeemResetToken(auth, token, password, clientOf(request));
+    if (result === "invalid_token") return sendError(reply, "invalid_token");
+    if (result === "weak_password") return sendError(reply, "weak_password", `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
+    return reply.code(204).send(null);
+  });
+
+  api.post("/api/auth/unlock", {
+    schema: {
+      summary: "Unlock a temporarily locked account with an e-mailed token",
+      tags: ["recovery"],
+      body: Type.Object({ token: TokenField }),
+      response: { 204: Type.Null(), 400: ErrorSchema },
+    },
+  }, async (request, reply) => {
+    const result = await redeemUnlockToken(auth, request.body.token, clientOf(request));
+    if (result === "invalid_token") return sendError(reply, "invalid_token");
+    return reply.code(204).send(null);
+  });
+
+  // A GET only shows a button: mail scanners that open links must not spend the token.
+  app.get("/unlock", { schema: { hide: true } }, async (request, reply) => {
+    const token = field(request.query, "token");
+    if (!(await isUsableToken(auth, token, "unlock"))) {
+      return page(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
+    }
+    return page(reply, 200, "unlock", { title: "Unlock your account", token });
+  });
+
+  app.post("/unlock", { schema: { hide: true } }, async (request, reply) => {
+    const result = await redeemUnlockToken(auth, field(request.body, "token"), clientOf(request));
+    if (result === "invalid_token") {
+      return page(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
+    }
+    return page(reply, 200, "message", { title: "Account unlocked", ok: true, message: "Your account is unlocked. You can sign in again." });
+  });
+
+  app.get("/reset", { schema: { hide: true } }, async (request, reply) => {
+    const token = field(request.query, "token");
+    if (!(await isUsableToken(auth, token, "reset"))) {
+      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
+    }
+    return resetForm(reply, 200, token);
+  });
+
+  app.post("/reset", { schema: { hide: true } }, async (request, reply) => {
+    const token = field(request.body, "token");
+    const password = field(request.body, "password");
+    if (!(await isUsableToken(auth, token, "reset"))) {
+      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
+    }
+    if (password !== field(request.body, "confirm")) return resetForm(reply, 400, token, "The two passwords are not the same.");
+    const result = await redeemResetToken(auth, token, password, clientOf(request));
+    if (result === "weak_password") return resetForm(reply, 400, token, `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
+    if (result === "invalid_token") {
+      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
+    }
+    return page(reply, 200, "message", {
+      title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password.",
+    });
+  });
+}

@@ -1,0 +1,80 @@
+import { reportQueued } from "../auth/apply.ts";
+import { isValidEmail, resetPassword, unlockUser } from "../auth/accounts.ts";
+import type { AuthContext, Client } from "../auth/context.ts";
+import { passwordProblem } from "../auth/password.ts";
+import { eventFor, logEvents } from "../auth/record.ts";
+import { hashToken } from "../auth/sessions.ts";
+import {
+  consumeToken, enqueueNotices, findUserByEmail, findUsableToken, insertEvents, normalizeEmail, voidUnusedTokens,
+  type TokenKind,
+} from "../store/index.ts";
+import { isTokenShaped } from "./links.ts";
+import { resetNotice } from "./notices.ts";
+
+/**
+ * `POST /api/auth/password/forgot`: queues a reset mail when the address belongs to an
+ * account (locked and disabled ones included) and records `password.reset_requested`
+ * either way. Returns nothing, so no caller can tell known addresses from unknown ones.
+ */
+export async function requestPasswordReset(ctx: AuthContext, email: string, client: Client): Promise<void> {
+  const now = ctx.now();
+  const address = normalizeEmail(email);
+  const user = isValidEmail(address) ? await findUserByEmail(ctx.database.db, address) : undefined;
+  if (!user) {
+    const events = [eventFor("password.reset_requested", { user: null, email: address.slice(0, 254) }, client, now,
+      "password reset requested for an unknown e-mail address; nothing was sent", { known: false })];
+    await insertEvents(ctx.database.db, events);
+    logEvents(ctx, events);
+    return;
+  }
+  const notice = resetNotice(user, { client, now }, ctx.randomBytes(12).toString("base64url"));
+  const { events, outcomes } = await ctx.database.db.transaction().execute(async (trx) => {
+    const outcomes = await enqueueNotices(trx, ctx.database.dialect, [notice], { now, maxPerHour: ctx.notify.maxPerHour });
+    const queued = outcomes[0] === "queued";
+    const events = [eventFor("password.reset_requested", { user }, client, now, queued
+      ? "password reset requested; a reset link is being mailed"
+      : "password reset requested; no mail sent: DEADBOLT_NOTIFY_MAX_PER_HOUR reached", { known: true, mailed: queued })];
+    await insertEvents(trx, events);
+    return { events, outcomes };
+  });
+  logEvents(ctx, events);
+  reportQueued(ctx, [notice], outcomes);
+}
+
+/** True when `token` is an unused, unexpired token of `kind`; never spends it (for GET pages). */
+export async function isUsableToken(ctx: AuthContext, token: string, kind: TokenKind): Promise<boolean> {
+  if (!isTokenShaped(token)) return false;
+  return (await findUsableToken(ctx.database.db, hashToken(token), kind, ctx.now())) !== null;
+}
+
+export type RedeemUnlockResult = "unlocked" | "invalid_token";
+
+/** `POST /api/auth/unlock`: spends an e-mailed unlock token and clears the lock (not a disable). */
+export async function redeemUnlockToken(ctx: AuthContext, token: string, client: Client): Promise<RedeemUnlockResult> {
+  if (!isTokenShaped(token)) return "invalid_token";
+  const userId = await consumeToken(ctx.database.db, hashToken(token), "unlock", ctx.now());
+  if (userId === null) return "invalid_token";
+  const result = await unlockUser(ctx, userId, { by: "token", client });
+  return result.ok ? "unlocked" : "invalid_token";
+}
+
+export type RedeemResetResult = "reset" | "invalid_token" | "weak_password";
+
+/**
+ * `POST /api/auth/password/reset`: sets a new password with an e-mailed token, which clears a
+ * temporary lock (not a disable) and ends every session. A weak password is refused before
+ * the token is spent, so the user can try again with the same link.
+ */
+export async function redeemResetToken(
+  ctx: AuthContext, token: string, password: string, client: Client,
+): Promise<RedeemResetResult> {
+  if (!(await isUsableToken(ctx, token, "reset"))) return "invalid_token";
+  if (passwordProblem(password) !== null) return "weak_password";
+  const userId = await consumeToken(ctx.database.db, hashToken(token), "reset", ctx.now());
+  if (userId === null) return "invalid_token";
+  const result = await resetPassword(ctx, userId, password, { by: "password_reset", client });
+  if (!result.ok) return result.error === "weak_password" ? "weak_password" : "invalid_token";
+  // Any other reset link mailed earlier is void now that the password changed.
+  await voidUnusedTokens(ctx.database.db, userId, "reset");
+  return "reset";
+}

@@ -1,0 +1,119 @@
+import { fileURLToPath } from "node:url";
+import { Eta } from "eta";
+import type { NoticeKind } from "../store/index.ts";
+
+const TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
+
+// HTML parts escape every value; text parts must not (an "&" in a user agent stays "&").
+const html = new Eta({ views: TEMPLATES_DIR, cache: true, autoEscape: true });
+const text = new Eta({ views: TEMPLATES_DIR, cache: true, autoEscape: false, autoTrim: false });
+
+/** The links a mail carries; the tokens in them were created just before sending. */
+export interface MailLinks {
+  readonly unlockUrl: string | null;
+  readonly resetUrl: string | null;
+}
+
+export interface RenderInput {
+  readonly kind: NoticeKind;
+  readonly to: string;
+  /** The outbox payload (facts only). */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly publicUrl: string;
+  readonly links: MailLinks;
+}
+
+export interface RenderedMail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+/** 2026-11-22 15:04:05 UTC: unambiguous for a reader anywhere. */
+export function utc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+function field(payload: Readonly<Record<string, unknown>>, name: string): string | null {
+  const value = payload[name];
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+function count(payload: Readonly<Record<string, unknown>>, name: string): number {
+  const value = payload[name];
+  return typeof value === "number" ? value : 0;
+}
+
+function time(payload: Readonly<Record<string, unknown>>, name: string): string {
+  const value = payload[name];
+  return typeof value === "number" ? utc(value) : "unknown";
+}
+
+function byWords(by: string | null, actorEmail: string | null): string {
+  if (by === "cli") return "by an administrator from the command line";
+  return actorEmail === null ? "by an administrator" : `by the administrator ${actorEmail}`;
+}
+
+function disabledWhy(payload: Readonly<Record<string, unknown>>): string {
+  const reason = field(payload, "reason");
+  if (reason === "mfa_failures") return `after ${count(payload, "failedAttempts")} failed two-step verification attempts`;
+  if (reason === "repeated_lockouts") return `after ${count(payload, "lockoutCount")} lockouts in a row`;
+  return "";
+}
+
+/** Everything a template may show, derived once from the payload. */
+function viewOf(input: RenderInput): Record<string, unknown> {
+  const { payload, publicUrl } = input;
+  const factor = field(payload, "factor") ?? "password";
+  const action = field(payload, "action");
+  const lockedUntil = time(payload, "lockedUntil");
+  return {
+    to: input.to,
+    publicUrl,
+    at: time(payload, "at"),
+    ip: field(payload, "ip") ?? "unknown",
+    userAgent: field(payload, "userAgent") ?? "unknown",
+    factor,
+    factorWords: factor === "mfa" ? "two-step verification" : "password",
+    failedAttempts: count(payload, "failedAttempts"),
+    lockedUntil,
+    action,
+    byWords: byWords(field(payload, "by"), field(payload, "actorEmail")),
+    disabledWhy: disabledWhy(payload),
+    subjectEmail: field(payload, "subjectEmail") ?? "unknown",
+    alertWhat: action === "disabled" ? `was disabled (${field(payload, "reason") ?? "unknown"})` : `is locked until ${lockedUntil}`,
+    unlockUrl: input.links.unlockUrl,
+    resetUrl: input.links.resetUrl,
+    forgotUrl: `${publicUrl}/forgot`,
+    signInUrl: `${publicUrl}/login`,
+    adminUrl: `${publicUrl}/admin`,
+  };
+}
+
+function subjectOf(kind: NoticeKind, view: Record<string, unknown>): string {
+  switch (kind) {
+    case "lock_notice": return `Your account is locked until ${String(view.lockedUntil)}`;
+    case "lock_warning": return "One more failed sign-in attempt will lock your account";
+    case "disabled_notice": return "Your account has been disabled";
+    case "account_restored": return `Your account was ${String(view.action)}`;
+    case "password_reset": return "Reset your password";
+    case "admin_alert": return `Admin account ${String(view.subjectEmail)} ${String(view.alertWhat)}`;
+  }
+}
+
+/**
+ * Renders one notice into a subject and text and HTML parts, from the templates in
+ * `templates/<kind>.text.eta` and `.html.eta`.
+ *
+ * @example renderMail({ kind: "password_reset", to, payload, publicUrl, links })
+ */
+export function renderMail(input: RenderInput): RenderedMail {
+  const view = viewOf(input);
+  const subject = subjectOf(input.kind, view);
+  const name = input.kind.replace(/_/g, "-");
+  return {
+    subject,
+    text: text.render(`${name}.text.eta`, { ...view, subject }),
+    html: html.render(`${name}.html.eta`, { ...view, subject }),
+  };
+}

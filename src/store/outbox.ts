@@ -1,0 +1,189 @@
+import { sql, type Kysely, type Selectable } from "kysely";
+import type { Dialect } from "./dialect.ts";
+import type { OutboxTable, Schema } from "./schema.ts";
+
+type Db = Kysely<Schema>;
+
+export type NoticeKind =
+  | "lock_notice" | "lock_warning" | "disabled_notice" | "account_restored" | "password_reset" | "admin_alert";
+
+export const NOTICE_KINDS: readonly NoticeKind[] = [
+  "lock_notice", "lock_warning", "disabled_notice", "account_restored", "password_reset", "admin_alert",
+];
+
+export type OutboxStatus = "pending" | "sent" | "failed" | "suppressed";
+
+/** A security e-mail to queue; its payload holds facts for the template, never a secret. */
+export interface Notice {
+  readonly kind: NoticeKind;
+  /** Unique per notice, e.g. `lock:<userId>:<lockedUntil>`: a second insert is a no-op. */
+  readonly dedupeKey: string;
+  /** The recipient user (the hourly cap counts per recipient). */
+  readonly userId: string;
+  readonly to: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export type OutboxRow = Selectable<OutboxTable>;
+
+export interface EnqueueOptions {
+  readonly now: number;
+  /** Security e-mails per recipient per hour; 0 = no limit. */
+  readonly maxPerHour: number;
+}
+
+export type EnqueueOutcome = "queued" | "suppressed" | "duplicate";
+
+export const HOUR_MS = 3_600_000;
+
+/**
+ * Queues notices inside the caller's transaction. A notice over the recipient's hourly cap is
+ * stored as `suppressed` (kept for the audit trail, never sent). On PostgreSQL a per-recipient
+ * advisory lock, taken in a fixed order, serializes the count-and-insert of concurrent
+ * transactions; on SQLite the insert takes the database's write lock before the count.
+ */
+export async function enqueueNotices(
+  trx: Db, dialect: Dialect, notices: readonly Notice[], options: EnqueueOptions,
+): Promise<EnqueueOutcome[]> {
+  if (notices.length === 0) return [];
+  if (dialect === "postgres") {
+    const recipients = [...new Set(notices.map((n) => n.userId))].sort();
+    for (const userId of recipients) {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`deadbolt-outbox:${userId}`}))`.execute(trx);
+    }
+  }
+  const outcomes: EnqueueOutcome[] = [];
+  for (const notice of notices) {
+    const inserted = await trx.insertInto("outbox").values({
+      dedupe_key: notice.dedupeKey,
+      kind: notice.kind,
+      user_id: notice.userId,
+      to_email: notice.to,
+      payload: JSON.stringify(notice.payload),
+      created_at: options.now,
+      due_at: options.now,
+      attempts: 0,
+      last_error: null,
+      status: "pending",
+      claimed_until: null,
+      claimed_by: null,
+      sent_at: null,
+    }).onConflict((oc) => oc.column("dedupe_key").doNothing()).returning("id").executeTakeFirst();
+    if (!inserted) {
+      outcomes.push("duplicate");
+      continue;
+    }
+    if (options.maxPerHour > 0 && (await countRecent(trx, notice.userId, options.now)) > options.maxPerHour) {
+      await trx.updateTable("outbox").set({ status: "suppressed", last_error: "hourly limit reached" })
+        .where("id", "=", inserted.id).execute();
+      outcomes.push("suppressed");
+      continue;
+    }
+    outcomes.push("queued");
+  }
+  return outcomes;
+}
+
+/** Mails counted by the cap: queued in the last hour and not suppressed (this one included). */
+async function countRecent(db: Db, userId: string, now: number): Promise<number> {
+  const row = await db.selectFrom("outbox").select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("user_id", "=", userId)
+    .where("created_at", ">", now - HOUR_MS)
+    .where("status", "<>", "suppressed")
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface ClaimOptions {
+  readonly now: number;
+  readonly leaseMs: number;
+  readonly workerId: string;
+  readonly limit: number;
+}
+
+/**
+ * Claims due rows for one dispatcher with a lease, counting the attempt. On PostgreSQL the
+ * candidates are locked `FOR UPDATE SKIP LOCKED` in a materialized CTE, so concurrent
+ * dispatchers take disjoint rows without waiting (inside `IN (…)` the planner may re-run the
+ * subquery and overrun the limit); on SQLite the single UPDATE … RETURNING runs under the
+ * database's write lock.
+ */
+export async function claimDueNotices(db: Db, dialect: Dialect, options: ClaimOptions): Promise<OutboxRow[]> {
+  const { now } = options;
+  const candidates = db.selectFrom("outbox").select("id")
+    .where("status", "=", "pending")
+    .where("due_at", "<=", now)
+    .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
+    .orderBy("due_at").orderBy("id")
+    .limit(options.limit);
+  const lease = { claimed_until: now + options.leaseMs, claimed_by: options.workerId };
+  if (dialect === "postgres") {
+    return db.with((cte) => cte("picked").materialized(), () => candidates.forUpdate().skipLocked())
+      .updateTable("outbox")
+      .from("picked")
+      .set((eb) => ({ ...lease, attempts: eb("outbox.attempts", "+", 1) }))
+      .whereRef("outbox.id", "=", "picked.id")
+      .returningAll("outbox")
+      .execute();
+  }
+  return db.updateTable("outbox")
+    .set((eb) => ({ ...lease, attempts: eb("attempts", "+", 1) }))
+    .where("id", "in", candidates)
+    .returningAll()
+    .execute();
+}
+
+/** Marks a claimed row sent; false when this worker no longer holds its lease. */
+export async function markNoticeSent(db: Db, id: number, workerId: string, now: number): Promise<boolean> {
+  const result = await db.updateTable("outbox")
+    .set({ status: "sent", sent_at: now, claimed_until: null, claimed_by: null, last_error: null })
+    .where("id", "=", id).where("claimed_by", "=", workerId).where("status", "=", "pending")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Releases a claimed row after a failed send: due again at `retryAt`, or `failed` for good. */
+export async function markNoticeFailed(
+  db: Db, id: number, workerId: string, outcome: { error: string; retryAt: number | null },
+): Promise<boolean> {
+  const result = await db.updateTable("outbox")
+    .set({
+      status: outcome.retryAt === null ? "failed" : "pending",
+      due_at: outcome.retryAt ?? undefined,
+      last_error: outcome.error.slice(0, 1000),
+      claimed_until: null,
+      claimed_by: null,
+    })
+    .where("id", "=", id).where("claimed_by", "=", workerId).where("status", "=", "pending")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Gives back claimed rows this worker will not send (it is stopping), for others to take now. */
+export async function releaseNotices(db: Db, ids: readonly number[], workerId: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable("outbox")
+    .set((eb) => ({ claimed_until: null, claimed_by: null, attempts: eb("attempts", "-", 1) }))
+    .where("id", "in", ids).where("claimed_by", "=", workerId).where("status", "=", "pending")
+    .execute();
+}
+
+/** Every outbox row of one recipient address, oldest first (admin views and tests). */
+export async function listNotices(db: Db, filter: { to?: string; kind?: NoticeKind } = {}): Promise<OutboxRow[]> {
+  let query = db.selectFrom("outbox").selectAll();
+  if (filter.to !== undefined) query = query.where("to_email", "=", filter.to);
+  if (filter.kind !== undefined) query = query.where("kind", "=", filter.kind);
+  return query.orderBy("id").execute();
+}
+
+export interface Recipient {
+  readonly id: string;
+  readonly email: string;
+}
+
+/** Active admins other than `userId`: who is alerted when an admin account is locked. */
+export async function otherActiveAdmins(db: Db, userId: string): Promise<Recipient[]> {
+  return db.selectFrom("users").select(["id", "email"])
+    .where("role", "=", "admin").where("disabled_reason", "is", null).where("id", "<>", userId)
+    .orderBy("email").execute();
+}
