@@ -1,0 +1,131 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { Type } from "typebox";
+import {
+  createUser, disableUser, enableUser, toUserView, unlockUser, type AuthContext, type UserView,
+} from "../../auth/index.ts";
+import { findUserById, listUsers, type UserRow } from "../../store/index.ts";
+import { adminActor, requireAdmin } from "../admin-guard.ts";
+import { sendError } from "../errors.ts";
+import { EmailField, ErrorSchema, UserSchema } from "../schemas.ts";
+
+export interface AdminUserRouteDeps {
+  readonly auth: AuthContext;
+}
+
+export const USERS_PAGE_DEFAULT = 50;
+export const USERS_PAGE_MAX = 200;
+/** Bytes of randomness in the password of a user created without one (they must reset it). */
+const GENERATED_PASSWORD_BYTES = 32;
+
+const CursorField = Type.String({ minLength: 1, maxLength: 400, pattern: "^[A-Za-z0-9_-]+$" });
+const UserList = Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const Role = Type.Union([Type.Literal("user"), Type.Literal("admin")]);
+const CreateBody = Type.Object({
+  email: EmailField,
+  password: Type.Optional(Type.String({ description: "Omit to set a random password the user must reset" })),
+  role: Type.Optional(Role),
+}, { additionalProperties: false });
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+const security = [{ bearer: [] }];
+
+/** The opaque page cursor: the last e-mail of the page, base64url-encoded. */
+export function encodeUserCursor(email: string): string {
+  return Buffer.from(email, "utf8").toString("base64url");
+}
+
+export function decodeUserCursor(cursor: string): string | null {
+  const email = Buffer.from(cursor, "base64url").toString("utf8");
+  // Only the canonical encoding of a plausible e-mail is accepted; anything else is tampering.
+  return email !== "" && email.length <= 254 && encodeUserCursor(email) === cursor ? email : null;
+}
+
+export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRouteDeps): Promise<void> {
+  const { auth } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook("onRequest", requireAdmin(auth));
+  const view = (row: UserRow): UserView => toUserView(row, auth.policy, auth.now());
+
+  api.get("/api/admin/users", {
+    schema: {
+      summary: "List users by e-mail, filtered by status or an e-mail substring",
+      tags: ["admin"],
+      security,
+      querystring: Type.Object({
+        status: Type.Optional(Type.Union([Type.Literal("active"), Type.Literal("locked"), Type.Literal("disabled")])),
+        q: Type.Optional(Type.String({ maxLength: 254, description: "Case-insensitive substring of the e-mail" })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: USERS_PAGE_MAX, default: USERS_PAGE_DEFAULT })),
+        cursor: Type.Optional(CursorField),
+      }),
+      response: { 200: UserList, ...errors },
+    },
+  }, async (request, reply) => {
+    const { status, q, cursor } = request.query;
+    const limit = request.query.limit ?? USERS_PAGE_DEFAULT;
+    const after = cursor === undefined ? undefined : decodeUserCursor(cursor);
+    if (after === null) return sendError(reply, "invalid_request", "Invalid querystring: cursor is not one this API issued");
+    const now = auth.now();
+    // One extra row tells whether another page exists without a COUNT.
+    const rows = await listUsers(auth.database.db, { status, q, after, limit: limit + 1, now });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      users: page.map((row) => toUserView(row, auth.policy, now)),
+      nextCursor: rows.length > limit && last ? encodeUserCursor(last.email) : null,
+    };
+  });
+
+  api.post("/api/admin/users", {
+    schema: {
+      summary: "Create a user (role defaults to user)",
+      tags: ["admin"],
+      security,
+      body: CreateBody,
+      response: { 201: UserSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const password = request.body.password ?? auth.randomBytes(GENERATED_PASSWORD_BYTES).toString("base64url");
+    const result = await createUser(auth, { email: request.body.email, password, role: request.body.role ?? "user" }, adminActor(request));
+    if (!result.ok) {
+      if (result.error === "invalid_email") return sendError(reply, "invalid_request", `Invalid body: email is ${result.message}`);
+      return sendError(reply, result.error, result.error === "weak_password" ? `The ${result.message}.` : undefined);
+    }
+    return reply.code(201).send(view(result.user));
+  });
+
+  api.get("/api/admin/users/:id", {
+    schema: { summary: "One user", tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors } },
+  }, async (request, reply) => {
+    const row = await findUserById(auth.database.db, request.params.id);
+    return row ? view(row) : sendError(reply, "not_found", "No user with this id.");
+  });
+
+  type Outcome = { ok: true; user: UserRow } | { ok: false; error: "not_found" | "last_admin" | "self" };
+  const answer = (reply: FastifyReply, result: Outcome) => {
+    if (result.ok) return reply.send(view(result.user));
+    if (result.error === "not_found") return sendError(reply, "not_found", "No user with this id.");
+    return sendError(reply, result.error === "self" ? "cannot_disable_self" : "last_admin");
+  };
+
+  api.post("/api/admin/users/:id/unlock", {
+    schema: {
+      summary: "Clear a temporary lock and the failure counters (a disabled account stays disabled)",
+      tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors },
+    },
+  }, async (request, reply) => answer(reply, await unlockUser(auth, request.params.id, adminActor(request))));
+
+  api.post("/api/admin/users/:id/enable", {
+    schema: {
+      summary: "Re-enable a disabled account with fresh counters",
+      tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors },
+    },
+  }, async (request, reply) => answer(reply, await enableUser(auth, request.params.id, adminActor(request))));
+
+  api.post("/api/admin/users/:id/disable", {
+    schema: {
+      summary: "Disable an account and end its sessions (409 last_admin, 409 cannot_disable_self)",
+      tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors },
+    },
+  }, async (request, reply) => answer(reply, await disableUser(auth, request.params.id, adminActor(request))));
+}
