@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  changePassword, confirmTotp, disableTotp, startTotpSetup, toUserView, type Authenticated,
+} from "../auth/index.ts";
+import { padFailure } from "../http/login-answer.ts";
+import { clientOf } from "../http/session.ts";
+import type { WebDeps } from "./plugin.ts";
+import { pageSession, renderPage, viewerOf } from "./render.ts";
+
+function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | null)?.[name];
+  return typeof value === "string" ? value : "";
+}
+
+export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const { auth } = deps;
+
+  async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<Authenticated | null> {
+    const session = await pageSession(auth, request);
+    if (!session) await reply.redirect("/login", 303);
+    return session;
+  }
+
+  function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
+    return renderPage(reply, "account", {
+      title: "Your account", viewer: viewerOf(session), user: toUserView(session.user, auth.policy, auth.now()), ...notes,
+    }, status);
+  }
+
+  app.get("/account", { schema: { hide: true } }, async (request, reply) => {
+    const session = await signedIn(request, reply);
+    return session && account(reply, session, {});
+  });
+
+  app.post("/account/password", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const currentPassword = field(request.body, "currentPassword");
+    const newPassword = field(request.body, "newPassword");
+    if (currentPassword === "" || newPassword === "" || currentPassword.length > 1024) {
+      return account(reply, session, { error: "Fill in both passwords." }, 400);
+    }
+    const result = await changePassword(auth, session, { currentPassword, newPassword }, clientOf(request));
+    if (result.kind === "weak_password") return account(reply, session, { error: `The new password ${result.message.replace(/^newPassword /, "")}.` }, 400);
+    if (result.kind === "refused") {
+      await padFailure(startedAt);
+      return account(reply, session, { error: "The current password is not correct (or the account is locked)." }, 401);
+    }
+    return account(reply, session, { info: "Password changed. Your other sessions were signed out." });
+  });
+
+  app.post("/account/mfa/setup", { schema: { hide: true } }, async (request, reply) => {
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const setup = await startTotpSetup(auth, session.user);
+    if (setup === "already_enabled") return account(reply, session, { error: "Two-step verification is already on." }, 409);
+    return renderPage(reply, "account-mfa-setup", { title: "Set up two-step verification", viewer: viewerOf(session), ...setup });
+  });
+
+  app.post("/account/mfa/confirm", { schema: { hide: true } }, async (request, reply) => {
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const code = field(request.body, "code").replace(/\s+/g, "");
+    const result = /^\d{6}$/.test(code) ? await confirmTotp(auth, session.user, code, clientOf(request)) : "invalid_code";
+    if (result === "invalid_code" || result === "no_pending_setup") {
+      return renderPage(reply, "account-mfa-setup", {
+        title: "Set up two-step verification", viewer: viewerOf(session),
+        error: result === "invalid_code" ? "That code did not match. Check the time on your device and enter the current code." : "Start the setup again.",
+      }, 400);
+    }
+    if (result === "already_enabled") return account(reply, session, { error: "Two-step verification is already on." }, 409);
+    return renderPage(reply, "account-recovery-codes", { title: "Recovery codes", viewer: viewerOf(session), codes: result.recoveryCodes });
+  });
+
+  app.post("/account/mfa/disable", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const password = field(request.body, "password");
+    const result = password === "" ? "refused" : await disableTotp(auth, session.user, password, clientOf(request));
+    if (result === "refused") {
+      await padFailure(startedAt);
+      return account(reply, session, { error: "The password is not correct (or the account is locked)." }, 401);
+    }
+    const fresh = await pageSession(auth, request);
+    return fresh ? account(reply, fresh, { info: "Two-step verification is off." }) : reply.redirect("/login", 303);
+  });
+
+}

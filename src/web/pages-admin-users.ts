@@ -1,0 +1,128 @@
+import type { FastifyInstance } from "fastify";
+import { disableUser, enableUser, toUserView, unlockUser, type Authenticated, type UserView } from "../auth/index.ts";
+import { adminActor } from "../http/admin-guard.ts";
+import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
+import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.ts";
+import { findUserById, listEvents, listUsers, type StatusFilter } from "../store/index.ts";
+import {
+  actionsFor, eventLine, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
+} from "./pages-admin-view.ts";
+import type { WebDeps } from "./plugin.ts";
+import { renderPage, viewerOf } from "./render.ts";
+
+const USERS_PER_PAGE = 50;
+const TIMELINE_PER_PAGE = 50;
+const PAGE_SIZE_MAX = 200;
+const STATUSES: readonly StatusFilter[] = ["active", "locked", "disabled"];
+const ID_MAX_LENGTH = 100;
+const DONE: Readonly<Record<UserAction, string>> = { unlock: "unlocked", enable: "enabled", disable: "disabled" };
+
+/** `?limit=` within bounds, else the default (the forms never send it; tests and bookmarks may). */
+export function pageSize(query: unknown, fallback: number): number {
+  const n = Number(param(query, "limit"));
+  return Number.isInteger(n) && n >= 1 && n <= PAGE_SIZE_MAX ? n : fallback;
+}
+
+function userPath(id: string): string {
+  return `/admin/users/${encodeURIComponent(id)}`;
+}
+
+/** A user as a row of the table or the head of its page: the view plus what the template shows. */
+function presented(user: UserView, viewer: Authenticated) {
+  return {
+    ...user,
+    path: userPath(user.id),
+    badge: statusBadge(user),
+    lockedUntilText: user.lockedUntil === null ? "" : utc(user.lockedUntil),
+    lastFailedText: utc(user.lastFailedAt),
+    lastLoginText: utc(user.lastLoginAt),
+    createdText: utc(user.createdAt),
+    isSelf: user.id === viewer.user.id,
+    actions: actionsFor(user, viewer.user.id),
+  };
+}
+
+function sessionOf(request: { session: Authenticated | null }): Authenticated {
+  if (request.session === null) throw new Error("console page reached without the admin guard");
+  return request.session;
+}
+
+/** The users table, one user's page, and the action forms (POST, then 303 back with a notice). */
+export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const { auth } = deps;
+  const db = auth.database.db;
+
+  app.get("/admin/users", { schema: { hide: true } }, async (request, reply) => {
+    const session = sessionOf(request);
+    const statusText = param(request.query, "status");
+    const status = STATUSES.find((s) => s === statusText);
+    const q = param(request.query, "q");
+    const cursor = param(request.query, "cursor");
+    const limit = pageSize(request.query, USERS_PER_PAGE);
+    const decoded = cursor === "" ? undefined : decodeUserCursor(cursor);
+    const notice = decoded === null
+      ? { tone: "error", text: "That page link is not valid; showing the first page." }
+      : noticeOf(request.query as Record<string, unknown>);
+    const now = auth.now();
+    // One extra row tells whether another page exists without a COUNT.
+    const rows = await listUsers(db, { status, q: q === "" ? undefined : q, after: decoded ?? undefined, limit: limit + 1, now });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const filters = { status, q: q === "" ? undefined : q };
+    const described = [status ? `status ${status}` : "", q ? `e-mail containing “${q}”` : ""].filter(Boolean).join(", ");
+    return renderPage(reply, "admin-users", {
+      title: "Users", viewer: viewerOf(session), wide: true, notice,
+      statuses: STATUSES.map((value) => ({ value, selected: value === status })),
+      q,
+      caption: `${page.length === 0 ? "No" : page.length} user${page.length === 1 ? "" : "s"}${described ? ` with ${described}` : ""}${decoded ? " (a later page)" : ""}`,
+      users: page.map((row) => presented(toUserView(row, auth.policy, now), session)),
+      back: withParams("/admin/users", { ...filters, cursor: decoded ? cursor : undefined }),
+      firstPage: decoded ? withParams("/admin/users", filters) : null,
+      nextPage: rows.length > limit && last ? withParams("/admin/users", { ...filters, cursor: encodeUserCursor(last.email) }) : null,
+    });
+  });
+
+  app.get("/admin/users/:id", { schema: { hide: true } }, async (request, reply) => {
+    const session = sessionOf(request);
+    const { id } = request.params as { id: string };
+    const row = id.length <= ID_MAX_LENGTH ? await findUserById(db, id) : undefined;
+    if (!row) {
+      return renderPage(reply, "admin-message", {
+        title: "No such user", viewer: viewerOf(session), tone: "error", message: "There is no user with this id.", wide: true,
+      }, 404);
+    }
+    const cursorText = param(request.query, "cursor");
+    const cursor = cursorText === "" ? undefined : decodeEventCursor(cursorText);
+    const limit = pageSize(request.query, TIMELINE_PER_PAGE);
+    const events = await listEvents(db, { userId: row.id, order: "newest", limit: limit + 1, cursor: cursor ?? undefined });
+    const page = events.slice(0, limit);
+    const last = page.at(-1);
+    const user = presented(toUserView(row, auth.policy, auth.now()), session);
+    return renderPage(reply, "admin-user", {
+      title: row.email, viewer: viewerOf(session), wide: true, user,
+      notice: cursor === null
+        ? { tone: "error", text: "That page link is not valid; showing the newest events." }
+        : noticeOf(request.query as Record<string, unknown>),
+      back: withParams(user.path, { cursor: cursor ? cursorText : undefined }),
+      events: page.map(eventLine),
+      firstPage: cursor ? user.path : null,
+      nextPage: events.length > limit && last ? withParams(user.path, { cursor: encodeEventCursor(last.id) }) : null,
+    });
+  });
+
+  for (const action of ["unlock", "enable", "disable"] as const) {
+    app.post(`/admin/users/:id/${action}`, { schema: { hide: true } }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const back = safeBack((request.body as Record<string, unknown> | null)?.back, userPath(id));
+      if (id.length > ID_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "not_found", email: "" }), 303);
+      const actor = adminActor(request);
+      const result = action === "unlock" ? await unlockUser(auth, id, actor)
+        : action === "enable" ? await enableUser(auth, id, actor)
+          : await disableUser(auth, id, actor);
+      if (result.ok) return reply.redirect(withNotice(back, { done: DONE[action], email: result.user.email }), 303);
+      const target = result.error === "not_found" ? undefined : await findUserById(db, id);
+      const error = result.error === "self" ? "cannot_disable_self" : result.error;
+      return reply.redirect(withNotice(back, { error, email: target?.email ?? "" }), 303);
+    });
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * What the console shows, as plain values for the templates: badges, times, notices, links.
+ * Pure functions, so the wording is tested without a server.
+ */
+import type { UserView } from "../auth/index.ts";
+import type { StoredEvent } from "../store/index.ts";
+
+export type Tone = "active" | "locked" | "disabled" | "neutral";
+
+export interface Badge {
+  readonly tone: Tone;
+  readonly text: string;
+}
+
+export type UserAction = "unlock" | "enable" | "disable";
+
+export interface ActionButton {
+  readonly action: UserAction;
+  readonly label: string;
+  /** A button class from app.css. */
+  readonly style: "primary" | "secondary" | "danger";
+}
+
+export interface Notice {
+  readonly tone: "ok" | "error";
+  readonly text: string;
+}
+
+const DISABLED_WORDS: Readonly<Record<NonNullable<UserView["disabledReason"]>, string>> = {
+  admin: "by an admin",
+  mfa_failures: "too many failed 2FA codes",
+  repeated_lockouts: "repeated lockouts",
+};
+
+const BUTTONS: Readonly<Record<UserAction, ActionButton>> = {
+  unlock: { action: "unlock", label: "Unlock", style: "primary" },
+  enable: { action: "enable", label: "Enable", style: "primary" },
+  disable: { action: "disable", label: "Disable", style: "danger" },
+};
+
+/** "2026-11-22 15:04:05 UTC", or "never" for no time. */
+export function utc(time: string | number | null): string {
+  if (time === null) return "never";
+  return new Date(time).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+}
+
+export function disabledReasonWords(reason: UserView["disabledReason"]): string {
+  return reason === null ? "" : DISABLED_WORDS[reason];
+}
+
+/**
+ * The status badge: "Locked until 2026-11-22 15:04:05 UTC (2FA)", "Disabled (repeated
+ * lockouts)" or "Active". A disable is never called a lock.
+ */
+export function statusBadge(user: UserView): Badge {
+  if (user.status === "disabled") return { tone: "disabled", text: `Disabled (${disabledReasonWords(user.disabledReason)})` };
+  if (user.status === "locked") {
+    const factor = user.lockReason === "mfa" ? "2FA" : "password";
+    return { tone: "locked", text: `Locked until ${utc(user.lockedUntil)} (${factor})` };
+  }
+  return { tone: "active", text: "Active" };
+}
+
+/** The buttons that make sense for the user's status; an admin is never offered to disable itself. */
+export function actionsFor(user: UserView, viewerId: string): ActionButton[] {
+  if (user.status === "disabled") return [BUTTONS.enable];
+  const actions: ActionButton[] = user.status === "locked" ? [BUTTONS.unlock] : [];
+  if (user.id !== viewerId) actions.push(BUTTONS.disable);
+  return actions;
+}
+
+const DONE_WORDS: Readonly<Record<string, string>> = {
+  unlocked: "was unlocked; its failure counters start again from zero.",
+  enabled: "was enabled.",
+  disabled: "was disabled and its sessions were ended.",
+};
+const ERROR_WORDS: Readonly<Record<string, string>> = {
+  last_admin: "is the last active admin, so it cannot be disabled. Make another admin first.",
+  cannot_disable_self: "is your own account: an admin cannot disable itself. Ask another admin.",
+  not_found: "no longer exists.",
+};
+
+/** The notice an action leaves in the query string (`?done=unlocked&email=…`), or null. */
+export function noticeOf(query: Readonly<Record<string, unknown>>): Notice | null {
+  const email = typeof query.email === "string" && /^[^\s@]{1,64}@[^\s@]{1,190}$/.test(query.email) ? query.email : "The user";
+  const done = typeof query.done === "string" ? DONE_WORDS[query.done] : undefined;
+  if (done !== undefined) return { tone: "ok", text: `${email} ${done}` };
+  const error = typeof query.error === "string" ? ERROR_WORDS[query.error] : undefined;
+  if (error !== undefined) return { tone: "error", text: `Not done: ${email} ${error}` };
+  return null;
+}
+
+/** `path` with the non-empty parameters as a query string. */
+export function withParams(path: string, params: Readonly<Record<string, string | undefined>>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") search.set(name, value);
+  }
+  const text = search.toString();
+  return text === "" ? path : `${path}?${text}`;
+}
+
+const NOTICE_PARAMS = ["done", "error", "email"] as const;
+
+/**
+ * Where an action form returns to: a console path (with its filters) from the form, never
+ * another site or page, with any earlier notice removed.
+ */
+export function safeBack(back: unknown, fallback: string): string {
+  if (typeof back !== "string" || !back.startsWith("/admin") || back.length > 2000) return fallback;
+  const base = "http://console.invalid";
+  let url: URL;
+  try {
+    url = new URL(back, base);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== base || !/^\/admin(\/|$)/.test(url.pathname)) return fallback;
+  for (const name of NOTICE_PARAMS) url.searchParams.delete(name);
+  return url.pathname + url.search;
+}
+
+/** `back` with the outcome of an action added. */
+export function withNotice(back: string, notice: { done?: string; error?: string; email: string }): string {
+  const url = new URL(back, "http://console.invalid");
+  if (notice.done !== undefined) url.searchParams.set("done", notice.done);
+  if (notice.error !== undefined) url.searchParams.set("error", notice.error);
+  if (notice.email !== "") url.searchParams.set("email", notice.email);
+  return url.pathname + url.search;
+}
+
+export function eventTone(type: string): Tone {
+  if (type === "login.failed" || type === "account.locked" || type === "notification.failed") return "locked";
+  if (type === "account.disabled") return "disabled";
+  if (type === "login.succeeded" || type === "account.unlocked" || type === "account.enabled" || type === "mfa.enabled") return "active";
+  return "neutral";
+}
+
+export interface EventLine {
+  readonly id: number;
+  readonly type: string;
+  readonly tone: Tone;
+  readonly at: string;
+  readonly atIso: string;
+  readonly userId: string | null;
+  readonly email: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly message: string;
+  readonly details: ReadonlyArray<readonly [string, string]>;
+}
+
+function detailText(value: unknown): string {
+  if (typeof value === "string") return value;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** An event as one row of a log or a timeline; details become name/value pairs. */
+export function eventLine(event: StoredEvent): EventLine {
+  return {
+    id: event.id,
+    type: event.type,
+    tone: eventTone(event.type),
+    at: utc(event.at),
+    atIso: new Date(event.at).toISOString(),
+    userId: event.userId,
+    email: event.email,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    message: event.message,
+    details: Object.entries(event.details).map(([name, value]) => [name, detailText(value)] as const),
+  };
+}
+
+/** A query-string value as a trimmed string, or "" when absent or repeated. */
+export function param(query: unknown, name: string): string {
+  const value = (query as Record<string, unknown> | null)?.[name];
+  return typeof value === "string" ? value.trim().slice(0, 300) : "";
+}

@@ -1,0 +1,120 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { completeMfaLogin, endSession, login } from "../auth/index.ts";
+import { requestPasswordReset } from "../notify/index.ts";
+import type { UserRow } from "../store/index.ts";
+import { padFailure } from "../http/login-answer.ts";
+import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
+import { pageSession, renderPage, viewerOf } from "./render.ts";
+import type { WebDeps } from "./plugin.ts";
+
+const MFA_COOKIE = "deadbolt_mfa";
+
+function field(body: unknown, name: string): string | null {
+  const value = (body as Record<string, unknown> | null)?.[name];
+  return typeof value === "string" ? value : null;
+}
+
+function homeOf(user: UserRow): string {
+  return user.role === "admin" ? "/admin" : "/account";
+}
+
+export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const { config, auth, throttle } = deps;
+
+  function signIn(reply: FastifyReply, user: UserRow, token: string): FastifyReply {
+    reply.setCookie(SESSION_COOKIE, token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    return reply.redirect(homeOf(user), 303);
+  }
+
+  function failureText(reason: string, lockedUntil: number | null): string {
+    if (config.disclosure === "informative") {
+      if (reason === "locked" && lockedUntil !== null) return `The account is locked until ${new Date(lockedUntil).toISOString()}.`;
+      if (reason === "disabled") return "The account is disabled. Contact an administrator.";
+    }
+    return config.loginFailureMessage;
+  }
+
+  app.get("/", { schema: { hide: true } }, async (request, reply) => {
+    const session = await pageSession(auth, request);
+    return reply.redirect(session ? homeOf(session.user) : "/login", 303);
+  });
+
+  app.get("/login", { schema: { hide: true } }, async (request, reply) => {
+    const session = await pageSession(auth, request);
+    if (session) return reply.redirect(homeOf(session.user), 303);
+    return renderPage(reply, "login", { title: "Sign in", viewer: null });
+  });
+
+  app.post("/login", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const email = field(request.body, "email")?.trim() ?? "";
+    const password = field(request.body, "password") ?? "";
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || password === "" || password.length > 1024 || email.length > 254) {
+      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: "Enter your e-mail address and password." }, 400);
+    }
+    const client = clientOf(request);
+    const wait = await throttle.retryAfter(client.ip ?? "unknown");
+    if (wait > 0) {
+      reply.header("retry-after", String(wait));
+      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: "Too many attempts from this address. Try again in a minute." }, 429);
+    }
+    const result = await login(auth, { email, password, client });
+    if (result.kind === "authenticated") return signIn(reply, result.user, result.token);
+    if (result.kind === "mfa_required") {
+      reply.setCookie(MFA_COOKIE, result.mfaToken, { ...cookieOptions(config.publicUrl, auth.mfaChallengeTtlMs), path: "/login/mfa" });
+      return reply.redirect("/login/mfa", 303);
+    }
+    await throttle.fail(client.ip ?? "unknown");
+    await padFailure(startedAt);
+    return renderPage(reply, "login", {
+      title: "Sign in", viewer: null, email, error: failureText(result.reason, result.user?.locked_until ?? null),
+    }, 401);
+  });
+
+  app.get("/login/mfa", { schema: { hide: true } }, async (request, reply) => {
+    if (!request.cookies[MFA_COOKIE]) return reply.redirect("/login", 303);
+    return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null });
+  });
+
+  app.post("/login/mfa", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const mfaToken = request.cookies[MFA_COOKIE];
+    const code = field(request.body, "code")?.trim() ?? "";
+    if (!mfaToken) return reply.redirect("/login", 303);
+    if (!/^[A-Za-z0-9 -]{6,32}$/.test(code)) {
+      return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, error: "Enter the 6-digit code or a recovery code." }, 400);
+    }
+    const result = await completeMfaLogin(auth, { mfaToken, code, client: clientOf(request) });
+    if (result.kind === "authenticated") {
+      reply.clearCookie(MFA_COOKIE, { path: "/login/mfa" });
+      return signIn(reply, result.user, result.token);
+    }
+    await padFailure(startedAt);
+    return renderPage(reply, "login-mfa", {
+      title: "Two-step verification", viewer: null, error: failureText(result.reason, result.user?.locked_until ?? null),
+    }, 401);
+  });
+
+  app.post("/logout", { schema: { hide: true } }, async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) await endSession(auth, token);
+    reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    return reply.redirect("/login", 303);
+  });
+
+  app.get("/forgot", { schema: { hide: true } }, async (request, reply) =>
+    renderPage(reply, "forgot", { title: "Reset your password", viewer: viewerOf(await pageSession(auth, request)) }));
+
+  app.post("/forgot", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const email = field(request.body, "email")?.trim() ?? "";
+    const viewer = viewerOf(await pageSession(auth, request));
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+      return renderPage(reply, "forgot", { title: "Reset your password", viewer, error: "Enter your e-mail address." }, 400);
+    }
+    // Same answer and timing whether or not the address has an account.
+    await requestPasswordReset(auth, email, clientOf(request));
+    await padFailure(startedAt);
+    return renderPage(reply, "forgot", { title: "Reset your password", viewer, sent: true });
+  });
+}

@@ -1,0 +1,30 @@
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import view from "@fastify/view";
+import { Eta } from "eta";
+import type { FastifyInstance } from "fastify";
+import type { AuthContext } from "../auth/index.ts";
+import type { Config } from "../config.ts";
+import type { Throttle } from "../http/throttle.ts";
+import { accountPages } from "./pages-account.ts";
+import { adminPages } from "./pages-admin.ts";
+import { signInPages } from "./pages-sign-in.ts";
+
+export const VIEWS_DIR = fileURLToPath(new URL("./views/", import.meta.url));
+const ASSETS_DIR = fileURLToPath(new URL("./assets/", import.meta.url));
+
+export interface WebDeps {
+  readonly config: Config;
+  readonly auth: AuthContext;
+  readonly throttle: Throttle;
+}
+
+/** Server-rendered pages that work without JavaScript; admin console pages register beside them. */
+export async function webPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
+  await app.register(view, { engine: { eta }, root: VIEWS_DIR, viewExt: "eta" });
+  await app.register(fastifyStatic, { root: ASSETS_DIR, prefix: "/assets/", decorateReply: false, index: false });
+  await app.register(signInPages, deps);
+  await app.register(accountPages, deps);
+  await app.register(adminPages, deps);
+}

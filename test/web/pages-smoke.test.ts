@@ -1,0 +1,25 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../support/app.ts";
+
+describe("pages smoke", () => {
+  let t: TestApp;
+  afterEach(async () => t?.close());
+  it("renders login, signs in with a form and shows the account page", async () => {
+    t = await createTestApp("sqlite");
+    await t.createUser("p@example.com", "right-password");
+    const page = await t.app.inject({ method: "GET", url: "/login" });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<label for="email">');
+    const css = await t.app.inject({ method: "GET", url: "/assets/app.css" });
+    expect(css.statusCode).toBe(200);
+    const bad = await t.app.inject({ method: "POST", url: "/login", payload: "email=p%40example.com&password=nope", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(bad.statusCode).toBe(401);
+    const ok = await t.app.inject({ method: "POST", url: "/login", payload: "email=p%40example.com&password=right-password", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(ok.statusCode).toBe(303);
+    expect(ok.headers.location).toBe("/account");
+    const cookie = String(ok.headers["set-cookie"]).split(";")[0]!;
+    const account = await t.app.inject({ method: "GET", url: "/account", headers: { cookie } });
+    expect(account.statusCode).toBe(200);
+    expect(account.body).toContain("p@example.com");
+  });
+});
