@@ -1,0 +1,39 @@
+/**
+ * A deadbolt server in its own process, for tests and the bench: configuration from the
+ * environment, then the bound URL as one line on stdout. It does not depend on the CLI.
+ *
+ * It stops on SIGTERM or SIGINT, and also when its stdin closes, so that a parent which dies
+ * without cleaning up never leaves a server behind.
+ */
+import { loadConfig } from "../../src/config.ts";
+import { startServer, type RunningServer } from "../../src/server.ts";
+
+let server: RunningServer;
+try {
+  server = await startServer(loadConfig(process.env));
+} catch (error) {
+  process.stderr.write(`serve-child: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+// The parent looks for the first stdout line that is a bare URL (pino logs are JSON lines).
+process.stdout.write(`${server.url}\n`);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await server.close();
+    process.exit(0);
+  } catch (error) {
+    process.stderr.write(`serve-child: close failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+process.once("SIGTERM", () => void stop());
+process.once("SIGINT", () => void stop());
+process.stdin.on("end", () => void stop());
+process.stdin.on("error", () => void stop());
+process.stdin.resume();
