@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { disable, enable, settle, statusOf, unlock } from "../lockout/index.ts";
 import {
-  countOtherActiveAdmins, deleteUserSessions, findUserByEmail, insertUser, normalizeEmail, type UserRow,
+  countOtherActiveAdmins, deleteUserChallenges, deleteUserSessions, findUserByEmail, insertUser, normalizeEmail, type UserRow,
 } from "../store/index.ts";
 import type { Role } from "../lockout/index.ts";
+import { restoredNotice } from "../notify/notices.ts";
 import { mutateAccount, type MutationResult } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { isoSeconds } from "./event-messages.ts";
@@ -35,6 +36,11 @@ function byWords(actor: Actor): string {
     case "password_reset": return "by a password reset";
     case "emergency": return "by DEADBOLT_EMERGENCY_UNLOCK at start-up";
   }
+}
+
+/** An administrator's unlock or enable is mailed to the user; their own token or reset is not. */
+function restoredBy(actor: Actor): boolean {
+  return actor.by === "admin" || actor.by === "cli";
 }
 
 function actorDetails(actor: Actor): Record<string, unknown> {
@@ -79,9 +85,13 @@ export function unlockUser(ctx: AuthContext, userId: string, actor: Actor): Prom
     const message = wasLocked
       ? `account unlocked ${byWords(actor)} (was locked until ${isoSeconds(current.lockedUntil ?? now)})`
       : `failure counters reset ${byWords(actor)} (the account was not locked)`;
+    const notices = wasLocked && restoredBy(actor)
+      ? [restoredNotice(row, { action: "unlocked", by: actor.by, actorEmail: actor.email ?? null, now, version: row.version })]
+      : [];
     return {
       state: unlock(state, ctx.policy, now),
       events: [eventFor("account.unlocked", { user: row }, actor.client, now, message, { ...actorDetails(actor), wasLocked })],
+      notices,
     };
   });
 }
@@ -94,6 +104,9 @@ export function enableUser(ctx: AuthContext, userId: string, actor: Actor): Prom
       row.disabled_reason === null ? `account enabled ${byWords(actor)} (it was not disabled)`
         : `account enabled ${byWords(actor)} (was disabled: ${row.disabled_reason})`,
       { ...actorDetails(actor), previousReason: row.disabled_reason })],
+    notices: row.disabled_reason !== null && restoredBy(actor)
+      ? [restoredNotice(row, { action: "enabled", by: actor.by, actorEmail: actor.email ?? null, now, version: row.version })]
+      : [],
   }));
 }
 
@@ -138,7 +151,11 @@ export async function resetPassword(
     }
     return { state: unlock(state, ctx.policy, now), events, extra: { password_hash: passwordHash } };
   });
-  if (result.ok) await deleteUserSessions(ctx.database.db, userId);
+  if (result.ok) {
+    // A new password ends every session and every sign-in half-way through the second factor.
+    await deleteUserSessions(ctx.database.db, userId);
+    await deleteUserChallenges(ctx.database.db, userId);
+  }
   return result;
 }
 

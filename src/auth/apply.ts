@@ -1,25 +1,57 @@
 import {
-  compareAndSetLockout, deleteUserSessions, findUserById, insertEvents, lockoutStateOf,
-  type LockoutWrite, type SecurityEvent, type UserRow,
+  compareAndSetLockout, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
+  type EnqueueOutcome, type LockoutWrite, type Notice, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
+import { sql } from "kysely";
 import type { LockoutState } from "../lockout/index.ts";
 import type { AuthContext } from "./context.ts";
 import { logEvents } from "./record.ts";
 
-/** Writes a lockout state and its events atomically; false when another attempt won the race. */
+/** Advisory lock key taken by every write that may disable an admin ("dbltadm"). */
+const LAST_ADMIN_LOCK = 0x64626c7461646dn;
+
+/**
+ * Writes a lockout state, its events and the security e-mails it causes atomically (the
+ * transactional outbox); false when another attempt won the race.
+ */
 export async function applyLockoutWrite(
   ctx: AuthContext, row: UserRow, change: LockoutWrite, events: readonly SecurityEvent[],
+  notices: readonly Notice[] = [],
 ): Promise<boolean> {
+  let outcomes: EnqueueOutcome[] = [];
   const endsSessions = change.state.disabledReason !== null && row.disabled_reason === null;
+  const newlyLocked = change.state.lockedUntil !== null && change.state.lockedUntil !== row.locked_until;
   const written = await ctx.database.db.transaction().execute(async (trx) => {
+    if (change.requireOtherActiveAdmin && ctx.database.dialect === "postgres") {
+      // Under READ COMMITTED two concurrent "another admin is active" checks would both pass;
+      // serialise admin disables so the later one sees the earlier one committed.
+      await sql`SELECT pg_advisory_xact_lock(${LAST_ADMIN_LOCK})`.execute(trx);
+    }
     if (!(await compareAndSetLockout(trx, row, change))) return false;
     await insertEvents(trx, events);
     // Disabling ends every session of the user (a temporary lock does not).
     if (endsSessions) await deleteUserSessions(trx, row.id);
+    // A lock or disable ends every pending second-factor challenge, so guessing cannot resume.
+    if (endsSessions || newlyLocked) await deleteUserChallenges(trx, row.id);
+    outcomes = await enqueueNotices(trx, ctx.database.dialect, notices, { now: change.now, maxPerHour: ctx.notify.maxPerHour });
     return true;
   });
-  if (written) logEvents(ctx, events);
+  if (written) {
+    logEvents(ctx, events);
+    reportQueued(ctx, notices, outcomes);
+  }
   return written;
+}
+
+/** After commit: wakes the local dispatcher, and says which mails the hourly cap held back. */
+export function reportQueued(ctx: AuthContext, notices: readonly Notice[], outcomes: readonly EnqueueOutcome[]): void {
+  notices.forEach((notice, i) => {
+    if (outcomes[i] === "suppressed") {
+      ctx.log.warn({ kind: notice.kind, userId: notice.userId, to: notice.to },
+        `security e-mail ${notice.kind} to ${notice.to} not sent: DEADBOLT_NOTIFY_MAX_PER_HOUR reached`);
+    }
+  });
+  if (outcomes.includes("queued")) ctx.notify.signal.wake();
 }
 
 export interface Mutation {
@@ -27,6 +59,8 @@ export interface Mutation {
   readonly events: readonly SecurityEvent[];
   readonly extra?: LockoutWrite["extra"];
   readonly requireOtherActiveAdmin?: boolean;
+  /** Security e-mails queued in the same transaction. */
+  readonly notices?: readonly Notice[];
 }
 
 export type MutationResult<E extends string> = { readonly ok: true; readonly user: UserRow } | { readonly ok: false; readonly error: E };
@@ -49,7 +83,7 @@ export async function mutateAccount<E extends string>(
     const change: LockoutWrite = {
       state: mutation.state, now, extra: mutation.extra, requireOtherActiveAdmin: mutation.requireOtherActiveAdmin,
     };
-    if (await applyLockoutWrite(ctx, row, change, mutation.events)) {
+    if (await applyLockoutWrite(ctx, row, change, mutation.events, mutation.notices)) {
       const user = await findUserById(ctx.database.db, userId);
       if (user) return { ok: true, user };
     }

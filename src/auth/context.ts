@@ -1,5 +1,6 @@
 import type { Policy } from "../lockout/index.ts";
 import type { Database } from "../store/index.ts";
+import type { OutboxSignal } from "../notify/signal.ts";
 import type { Hasher } from "./password.ts";
 
 /** The narrow logger the auth layer needs (pino satisfies it). */
@@ -24,6 +25,18 @@ export const NO_METRICS: AuthMetrics = {
   slotWait() {},
 };
 
+/** What the auth layer needs to queue security e-mails (SPEC "E-mail"). */
+export interface NotifySettings {
+  /** DEADBOLT_PUBLIC_URL: base of the links in e-mails. */
+  readonly publicUrl: string;
+  /** DEADBOLT_WARN_BEFORE_LOCK. */
+  readonly warnBeforeLock: boolean;
+  /** DEADBOLT_NOTIFY_MAX_PER_HOUR: security e-mails per user per hour; 0 = no limit. */
+  readonly maxPerHour: number;
+  /** Woken after notices are committed, so this process's dispatcher sends them at once. */
+  readonly signal: OutboxSignal;
+}
+
 export interface SessionPolicy {
   readonly idleMs: number;
   readonly absoluteMs: number;
@@ -39,8 +52,15 @@ export interface AuthContext {
   readonly randomBytes: (size: number) => Buffer;
   readonly log: Logger;
   readonly metrics: AuthMetrics;
+  /** AES-256-GCM key for TOTP secrets at rest. */
+  readonly secretKey: Buffer;
+  /** Issuer shown in authenticator apps. */
+  readonly issuer: string;
+  /** Lifetime of the token between a correct password and the second factor. */
+  readonly mfaChallengeTtlMs: number;
   /** How long a surplus attempt waits for a verification slot before giving up. */
   readonly slotWaitMs: number;
+  readonly notify: NotifySettings;
 }
 
 export interface Client {

@@ -4,9 +4,10 @@ import {
   type Decision, type Effect, type Factor, type LockoutState,
 } from "../lockout/index.ts";
 import {
-  compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, type LockoutWrite,
-  type SecurityEvent, type UserRow,
+  compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, otherActiveAdmins, type LockoutWrite,
+  type Notice, type Recipient, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
+import { effectNotices } from "../notify/notices.ts";
 import { applyLockoutWrite } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
@@ -109,6 +110,16 @@ function failureEvents(row: UserRow, request: GuardRequest, ctx: AuthContext, no
   return events;
 }
 
+/** The security e-mails a failure's effects cause (lock notice, warning, admin alerts). */
+async function failureNotices(ctx: AuthContext, row: UserRow, request: GuardRequest, now: number, decision: Decision): Promise<Notice[]> {
+  if (decision.effects.length === 0) return [];
+  const acts = decision.effects.some((e) => e.type === "locked" || e.type === "disabled");
+  const otherAdmins: Recipient[] = acts && row.role === "admin" ? await otherActiveAdmins(ctx.database.db, row.id) : [];
+  return effectNotices(row, decision.effects, {
+    client: request.client, now, warnBeforeLock: ctx.notify.warnBeforeLock, otherAdmins,
+  });
+}
+
 async function recordFailure(ctx: AuthContext, request: GuardRequest, slotId: string | null): Promise<GuardResult> {
   for (;;) {
     const row = await read(ctx, request.userId);
@@ -125,7 +136,8 @@ async function recordFailure(ctx: AuthContext, request: GuardRequest, slotId: st
       extra: { last_failed_at: now, last_failed_ip: request.client.ip },
       requireOtherActiveAdmin: decision.state.disabledReason !== null && row.disabled_reason === null && row.role === "admin",
     };
-    if (!(await applyLockoutWrite(ctx, row, change, events))) continue;
+    const notices = await failureNotices(ctx, row, request, now, decision);
+    if (!(await applyLockoutWrite(ctx, row, change, events, notices))) continue;
     for (const effect of decision.effects) {
       if (effect.type !== "near_threshold") ctx.metrics.lockout(effect.factor, effect.type);
     }
@@ -159,6 +171,17 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, slotId: st
   }
 }
 
+async function releaseSlot(ctx: AuthContext, userId: string, slotId: string | null): Promise<void> {
+  if (slotId === null) return;
+  for (;;) {
+    const row = await read(ctx, userId);
+    const now = ctx.now();
+    const released = onVerified(lockoutStateOf(row), "password", ctx.policy, now, slotId);
+    const state = onVerified(released, "mfa", ctx.policy, now, slotId);
+    if (await compareAndSetLockout(ctx.database.db, row, { state, now })) return;
+  }
+}
+
 /**
  * The single guard that every pathway checking a secret goes through: it reserves a
  * verification slot atomically (waiting, bounded, when all are taken), verifies, and records
@@ -169,7 +192,15 @@ export async function guardSecret(ctx: AuthContext, request: GuardRequest): Prom
   const slotId = ctx.randomBytes(12).toString("base64url");
   const reserved = await reserveSlot(ctx, request, slotId);
   if ("kind" in reserved) return reserved;
-  const ok = await request.verify(reserved.row);
+  let ok: boolean;
+  try {
+    ok = await request.verify(reserved.row);
+  } catch (error) {
+    // A check that could not run (unreadable secret, database error) counts as nothing, but
+    // must give its slot back rather than hold it until it expires.
+    await releaseSlot(ctx, request.userId, reserved.slotId).catch(() => {});
+    throw error;
+  }
   ctx.metrics.verification("real");
   return ok ? recordSuccess(ctx, request, reserved.slotId) : recordFailure(ctx, request, reserved.slotId);
 }

@@ -1,4 +1,4 @@
-export type { AuthContext, AuthMetrics, Client, Logger, SessionPolicy } from "./context.ts";
+export type { AuthContext, AuthMetrics, Client, Logger, NotifySettings, SessionPolicy } from "./context.ts";
 export { NO_METRICS } from "./context.ts";
 export type { Actor, CreateUserError, DisableError } from "./accounts.ts";
 export {
@@ -17,3 +17,6 @@ export { authenticate, createSession, endSession, hashToken } from "./sessions.t
 export type { UserView } from "./user-view.ts";
 export { toUserView } from "./user-view.ts";
 export { eventFor, recordEvents } from "./record.ts";
+export type { ConfirmResult, DisableTotpResult, MfaLoginResult, TotpSetup } from "./mfa.ts";
+export { completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, RECOVERY_CODE_COUNT, startTotpSetup } from "./mfa.ts";
+export { hotp, matchTotp, totpStep } from "./totp.ts";

@@ -1,6 +1,7 @@
 import { findUserByEmail, normalizeEmail, type UserRow } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
+import { issueMfaChallenge } from "./mfa.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { createSession } from "./sessions.ts";
 
@@ -8,7 +9,7 @@ export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | 
 
 export type LoginResult =
   | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string }
-  | { readonly kind: "mfa_required"; readonly user: UserRow }
+  | { readonly kind: "mfa_required"; readonly user: UserRow; readonly mfaToken: string }
   | {
       readonly kind: "failed";
       readonly reason: LoginFailureReason;
@@ -51,7 +52,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
     case "verified":
       if (mfa) {
         ctx.metrics.loginOutcome("mfa_required");
-        return { kind: "mfa_required", user: result.user };
+        return { kind: "mfa_required", user: result.user, mfaToken: await issueMfaChallenge(ctx, result.user, request.client) };
       }
       ctx.metrics.loginOutcome("succeeded");
       return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client) };

@@ -1,4 +1,4 @@
-import { deleteUserSessions, type UserRow } from "../store/index.ts";
+import { deleteUserChallenges, deleteUserSessions, type UserRow } from "../store/index.ts";
 import { mutateAccount } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
@@ -40,5 +40,6 @@ export async function changePassword(
   }));
   if (!changed.ok) return { kind: "refused" };
   await deleteUserSessions(ctx.database.db, session.user.id, { keep: session.tokenHash });
+  await deleteUserChallenges(ctx.database.db, session.user.id);
   return { kind: "changed" };
 }

@@ -45,7 +45,10 @@ export async function authenticate(ctx: AuthContext, token: string): Promise<Aut
   }
   const user = await findUserById(ctx.database.db, session.userId);
   if (!user || user.disabled_reason !== null) return null;
-  if (now - session.lastSeenAt >= TOUCH_AFTER_MS) await touchSession(ctx.database.db, tokenHash, now);
+  // Refresh often enough that idle time always counts from (nearly) the last use.
+  if (now - session.lastSeenAt >= Math.min(TOUCH_AFTER_MS, ctx.sessions.idleMs / 10)) {
+    await touchSession(ctx.database.db, tokenHash, now);
+  }
   return { user, tokenHash };
 }
 

@@ -3,14 +3,22 @@ import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
+import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
+import { adminEventRoutes } from "./routes/admin-events.ts";
+import { adminStatsRoutes } from "./routes/admin-stats.ts";
+import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mfaRoutes } from "./routes/mfa.ts";
+import { recoveryRoutes } from "./routes/recovery.ts";
 import type { Throttle } from "./throttle.ts";
+import { webPages } from "../web/plugin.ts";
 
 export interface AppDeps {
   readonly auth: AuthContext;
@@ -21,6 +29,11 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
+
+function createAjv(options: { coerceTypes: boolean | "array" }): Ajv {
+  const ajv = new Ajv({ ...options, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  return ajv;
+}
 
 function clientErrorCode(error: FastifyError): "payload_too_large" | "unsupported_media_type" | "invalid_request" {
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || error.statusCode === 413) return "payload_too_large";
@@ -39,8 +52,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: BODY_LIMIT_BYTES,
     // Client-supplied request ids are not trusted.
     requestIdHeader: false,
-    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
   });
+  // Bodies are validated strictly (a number is not a password: 400, counts as nothing); only
+  // querystrings and params, which are always text, are coerced to the declared types.
+  const bodyAjv = createAjv({ coerceTypes: false });
+  const textAjv = createAjv({ coerceTypes: "array" });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : textAjv).compile(schema));
   app.decorateRequest("session", null);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -80,6 +97,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(csrfProtection, { publicUrl: config.publicUrl });
   await app.register(swagger, {
     openapi: {
       info: { title: "deadbolt", version: "0.1.0", description: "Authentication with account lockout done right" },
@@ -90,6 +108,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
   await app.register(authRoutes, { config, auth: deps.auth, throttle: deps.throttle });
+  await app.register(adminUserRoutes, { auth: deps.auth });
+  await app.register(adminEventRoutes, { auth: deps.auth });
+  await app.register(adminStatsRoutes, { auth: deps.auth });
+  await app.register(mfaRoutes, { config, auth: deps.auth });
+  await app.register(recoveryRoutes, { auth: deps.auth });
+  await app.register(webPages, { config, auth: deps.auth, throttle: deps.throttle });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

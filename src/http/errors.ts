@@ -4,6 +4,7 @@ import type { FastifyReply } from "fastify";
 export const ERRORS = {
   invalid_request: { status: 400, message: "The request is malformed." },
   weak_password: { status: 400, message: "The new password is not acceptable." },
+  invalid_code: { status: 400, message: "The code is not valid. Check the time on your device and try again." },
   invalid_token: { status: 400, message: "The link or token is invalid or has expired." },
   invalid_credentials: { status: 401, message: "" }, // the configurable generic login message
   unauthenticated: { status: 401, message: "Sign in first." },
@@ -11,6 +12,7 @@ export const ERRORS = {
   forbidden: { status: 403, message: "You are not allowed to do this." },
   not_found: { status: 404, message: "Not found." },
   email_taken: { status: 409, message: "A user with this e-mail already exists." },
+  mfa_already_enabled: { status: 409, message: "Two-factor authentication is already enabled." },
   last_admin: { status: 409, message: "This is the last active admin; it cannot be disabled." },
   cannot_disable_self: { status: 409, message: "An admin cannot disable their own account." },
   payload_too_large: { status: 413, message: "The request body is too large." },
@@ -52,8 +54,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === "string") {
     if (CONNECTION_CODES.has(code) || code.startsWith("SQLITE_")) return true;
-    // PostgreSQL SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention.
-    if (/^(08|53|57)[0-9A-Z]{3}$/.test(code)) return true;
+    // PostgreSQL SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention,
+    // 28 authorisation (credentials revoked) and 3D000 (the database does not exist).
+    if (/^(08|28|53|57)[0-9A-Z]{3}$/.test(code) || code === "3D000") return true;
   }
   return typeof message === "string" &&
     /connection terminated|timeout exceeded when trying to connect|database did not answer|Connection refused|pool.*(ended|closed)|Cannot use a pool after calling end|driver has already been destroyed/i.test(message);

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase } from "kysely";
 import pg from "pg";
 import { dialectOf, type Dialect } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
@@ -29,9 +29,33 @@ function openPostgres(url: string): Database {
         oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its connection must not crash the process; the next query reports it.
+  // A client losing its connection (idle, or checked out mid-query) must not crash the process
+  // with an unhandled "error" event; the failing query rejects and the request answers 503.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return wrap(new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }), "postgres", null);
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every statement anew; preparing was the largest cost of a login's
+ * bookkeeping on SQLite. The queries are a small fixed set, so prepared statements are reused.
+ */
+function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => { cache.clear(); connection.close(); },
+    prepare(query: string) {
+      let statement = cache.get(query);
+      if (statement === undefined) {
+        statement = connection.prepare(query);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        cache.set(query, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 function openSqlite(url: string): Database {
@@ -45,7 +69,7 @@ function openSqlite(url: string): Database {
   connection.pragma("busy_timeout = 10000");
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
-  return wrap(new Kysely<Schema>({ dialect: new SqliteDialect({ database: connection }) }), "sqlite", path);
+  return wrap(new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }), "sqlite", path);
 }
 
 function wrap(db: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null): Database {

@@ -15,3 +15,16 @@ export {
 export type { Schema } from "./schema.ts";
 export type { StatusFilter, UserListQuery } from "./user-list.ts";
 export { listUsers } from "./user-list.ts";
+export {
+  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, deleteUserChallenges, findChallengeUser,
+  insertChallenge, replaceRecoveryCodes, useRecoveryCode,
+} from "./mfa.ts";
+export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, UserCounts } from "./stats.ts";
+export { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } from "./stats.ts";
+export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, Notice, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
+export {
+  claimDueNotices, enqueueNotices, listNotices, markNoticeFailed, markNoticeSent, NOTICE_KINDS, otherActiveAdmins,
+  releaseNotices,
+} from "./outbox.ts";
+export type { NewToken, TokenKind } from "./tokens.ts";
+export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTokens } from "./tokens.ts";

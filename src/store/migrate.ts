@@ -1,21 +1,48 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./db.ts";
 import { initial } from "./migrations/001-initial.ts";
+import { totp } from "./migrations/002-totp.ts";
+import { notify } from "./migrations/003-notify.ts";
 
 function provider(database: Database): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         "001-initial": initial(database.dialect),
+        "002-totp": totp(database.dialect),
+        "003-notify": notify(database.dialect),
       };
     },
   };
 }
 
-/** Applies pending migrations; safe to run from several processes at once (Kysely locks). */
-export async function migrate(database: Database): Promise<string[]> {
+/** Another process applying the same migration right now (SQLite has no migration lock). */
+const CONCURRENT_MIGRATION = /already exists|duplicate column|SQLITE_BUSY|database is locked/i;
+const SQLITE_ATTEMPTS = 50;
+
+async function migrateOnce(database: Database): Promise<string[]> {
   const migrator = new Migrator({ db: database.db, provider: provider(database) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * Applies pending migrations; safe to run from several processes at once. PostgreSQL: Kysely
+ * holds an advisory lock. SQLite: Kysely takes no lock, so a process that collides with another
+ * one's migration waits and tries again; the one that finishes first records it, and every
+ * migration starts with the statement that collides, so none is half-applied twice.
+ */
+export async function migrate(database: Database): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(database);
+    } catch (error) {
+      const retry = database.dialect === "sqlite" && attempt < SQLITE_ATTEMPTS &&
+        CONCURRENT_MIGRATION.test(error instanceof Error ? error.message : String(error));
+      if (!retry) throw error;
+      await sleep(50 + Math.random() * 150);
+    }
+  }
 }

@@ -24,6 +24,12 @@ export interface UsersTable {
   last_failed_ip: string | null;
   last_login_at: number | null;
   mfa_enabled: number;
+  /** AES-256-GCM ciphertext of the confirmed TOTP secret. */
+  totp_secret: string | null;
+  /** Secret shown at setup, waiting for a first valid code. */
+  totp_pending_secret: string | null;
+  /** The last accepted TOTP time step: a code at or before it is a replay. */
+  totp_last_step: number | null;
   /** Bumped by every lockout write: the compare-and-set that makes attempts race-proof. */
   version: number;
 }
@@ -51,7 +57,58 @@ export interface EventsTable {
   details: ColumnType<string, string, string>;
 }
 
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  ip: string | null;
+}
+
+export interface RecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** A security e-mail waiting in (or sent from) the transactional outbox. */
+export interface OutboxTable {
+  id: Generated<number>;
+  /** Unique: the same notice (for example one lock episode) is queued once. */
+  dedupe_key: string;
+  kind: string;
+  /** The recipient user. */
+  user_id: string | null;
+  to_email: string;
+  /** JSON object; never a secret (tokens are created at send time). */
+  payload: string;
+  created_at: number;
+  due_at: number;
+  attempts: number;
+  last_error: string | null;
+  status: string;
+  /** Lease of the dispatcher sending it; expired leases are claimed again. */
+  claimed_until: number | null;
+  claimed_by: string | null;
+  sent_at: number | null;
+}
+
+/** Single-use unlock and password-reset tokens, stored as SHA-256. */
+export interface TokensTable {
+  token_hash: string;
+  kind: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Schema {
+  outbox: OutboxTable;
+  tokens: TokensTable;
+  mfa_challenges: MfaChallengesTable;
+  recovery_codes: RecoveryCodesTable;
   users: UsersTable;
   sessions: SessionsTable;
   events: EventsTable;

@@ -130,6 +130,9 @@ export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
     last_failed_at: null,
     last_failed_ip: null,
     last_login_at: null,
+    totp_secret: null,
+    totp_pending_secret: null,
+    totp_last_step: null,
   }).returningAll().executeTakeFirstOrThrow();
 }
 

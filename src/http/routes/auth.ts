@@ -48,10 +48,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       await padFailure(startedAt);
       return sendLoginFailure(reply, config, result);
     }
-    if (result.kind === "mfa_required") {
-      // Issued by the second-factor flow; until it exists an enrolled user cannot finish here.
-      return sendError(reply, "service_unavailable", "Second-factor sign-in is not available yet.");
-    }
+    if (result.kind === "mfa_required") return { status: "mfa_required" as const, mfaToken: result.mfaToken };
     reply.setCookie(SESSION_COOKIE, result.token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
     return {
       status: "authenticated" as const,
