@@ -30,6 +30,8 @@ export interface GuardRequest {
   readonly via: "login" | "password_change" | "mfa" | "mfa_disable";
   /** `complete_login` also resets both counters and records `login.succeeded`. */
   readonly onSuccess: "complete_login" | "release";
+  /** The user's row if the caller has just read it: saves a read (a stale one only costs a retry). */
+  readonly user?: UserRow;
 }
 
 type Reserved = { readonly row: UserRow; readonly slotId: string | null };
@@ -58,20 +60,24 @@ async function refuse(
 
 async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: string): Promise<Reserved | GuardResult> {
   const started = performance.now();
+  let known = request.user;
   for (;;) {
-    const row = await read(ctx, request.userId);
+    const row = known ?? await read(ctx, request.userId);
+    known = undefined;
     const reservation = reserve(lockoutStateOf(row), request.factor, ctx.policy, ctx.now(), slotId);
     switch (reservation.kind) {
       case "refused":
         return refuse(ctx, row, request, reservation.reason);
       case "unlimited":
         return { row, slotId: null };
-      case "reserved":
-        if (await compareAndSetLockout(ctx.database.db, row, { state: reservation.state, now: ctx.now() })) {
+      case "reserved": {
+        const written = await compareAndSetLockout(ctx.database.db, row, { state: reservation.state, now: ctx.now() });
+        if (written) {
           ctx.metrics.slotWait((performance.now() - started) / 1000);
-          return { row, slotId };
+          return { row: written, slotId };
         }
         continue;
+      }
       case "wait":
         if (performance.now() - started > ctx.slotWaitMs) {
           await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, ctx.now(),
@@ -120,9 +126,12 @@ async function failureNotices(ctx: AuthContext, row: UserRow, request: GuardRequ
   });
 }
 
-async function recordFailure(ctx: AuthContext, request: GuardRequest, slotId: string | null): Promise<GuardResult> {
+async function recordFailure(ctx: AuthContext, request: GuardRequest, reserved: Reserved): Promise<GuardResult> {
+  const { slotId } = reserved;
+  let known: UserRow | undefined = reserved.row;
   for (;;) {
-    const row = await read(ctx, request.userId);
+    const row = known ?? await read(ctx, request.userId);
+    known = undefined;
     const now = ctx.now();
     const state = lockoutStateOf(row);
     let decision = decideFailure(state, request, ctx, now, slotId, false);
@@ -146,9 +155,12 @@ async function recordFailure(ctx: AuthContext, request: GuardRequest, slotId: st
   }
 }
 
-async function recordSuccess(ctx: AuthContext, request: GuardRequest, slotId: string | null): Promise<GuardResult> {
+async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: Reserved): Promise<GuardResult> {
+  const { slotId } = reserved;
+  let known: UserRow | undefined = reserved.row;
   for (;;) {
-    const row = await read(ctx, request.userId);
+    const row = known ?? await read(ctx, request.userId);
+    known = undefined;
     const now = ctx.now();
     const state = settle(lockoutStateOf(row), ctx.policy, now);
     const status = statusOf(state, now);
@@ -202,5 +214,5 @@ export async function guardSecret(ctx: AuthContext, request: GuardRequest): Prom
     throw error;
   }
   ctx.metrics.verification("real");
-  return ok ? recordSuccess(ctx, request, reserved.slotId) : recordFailure(ctx, request, reserved.slotId);
+  return ok ? recordSuccess(ctx, request, reserved) : recordFailure(ctx, request, reserved);
 }

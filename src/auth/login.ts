@@ -42,6 +42,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
   const mfa = user.mfa_enabled === 1;
   const result = await guardSecret(ctx, {
     userId: user.id,
+    user,
     factor: "password",
     verify: (row) => ctx.hasher.verify(row.password_hash, request.password),
     client: request.client,

@@ -61,9 +61,10 @@ export interface LockoutWrite {
 
 /**
  * Compare-and-set: writes `state` only if the row is still at `previous.version`.
- * Returns false when another attempt won the race; the caller reads again and re-decides.
+ * Returns the row as written, or undefined when another attempt won the race; the caller then
+ * reads again and re-decides.
  */
-export async function compareAndSetLockout(db: Db, previous: UserRow, write: LockoutWrite): Promise<boolean> {
+export async function compareAndSetLockout(db: Db, previous: UserRow, write: LockoutWrite): Promise<UserRow | undefined> {
   let query = db.updateTable("users")
     .set({ ...lockoutColumns(write.state, previous, write.now), ...write.extra, version: previous.version + 1 })
     .where("id", "=", previous.id)
@@ -76,8 +77,8 @@ export async function compareAndSetLockout(db: Db, previous: UserRow, write: Loc
         .where("other.id", "<>", previous.id),
     ));
   }
-  const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  // RETURNING hands the caller the new row, so the next step of an attempt needs no read.
+  return query.returningAll().executeTakeFirst();
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {

@@ -22,4 +22,20 @@ describe("pages smoke", () => {
     expect(account.statusCode).toBe(200);
     expect(account.body).toContain("p@example.com");
   });
+
+  it("the forgot form answers the same for known and unknown addresses, and 400 for no address", async () => {
+    t = await createTestApp("sqlite");
+    await t.createUser("known@example.com", "right-password");
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const known = await t.app.inject({ method: "POST", url: "/forgot", payload: "email=known%40example.com", headers: form });
+    const unknown = await t.app.inject({ method: "POST", url: "/forgot", payload: "email=nobody%40example.com", headers: form });
+    expect(known.statusCode).toBe(200);
+    expect(unknown.body).toBe(known.body);
+    expect(known.body).toContain("If an account exists for that address");
+    const requested = await t.auth.database.db.selectFrom("events").select(["email", "user_id"])
+      .where("type", "=", "password.reset_requested").orderBy("id").execute();
+    expect(requested.map((e) => [e.email, e.user_id !== null])).toEqual([["known@example.com", true], ["nobody@example.com", false]]);
+    const empty = await t.app.inject({ method: "POST", url: "/forgot", payload: "email=", headers: form });
+    expect(empty.statusCode).toBe(400);
+  });
 });
