@@ -20,3 +20,5 @@ export { eventFor, recordEvents } from "./record.ts";
 export type { ConfirmResult, DisableTotpResult, MfaLoginResult, TotpSetup } from "./mfa.ts";
 export { completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, RECOVERY_CODE_COUNT, startTotpSetup } from "./mfa.ts";
 export { hotp, matchTotp, totpStep } from "./totp.ts";
+export type { EventView } from "./event-view.ts";
+export { toEventView } from "./event-view.ts";

@@ -3,7 +3,8 @@ import { EVENT_TYPES, findUserByEmail, listEvents, normalizeEmail, type EventFil
 import { flag, text, type Values } from "./args.ts";
 import { withRuntime, writeJson, type Command } from "./command.ts";
 import { UsageError } from "./errors.ts";
-import { eventTable, toEventView } from "./output.ts";
+import { toEventView } from "../auth/index.ts";
+import { eventTable } from "./output.ts";
 
 /** The largest --limit; a bigger request is almost certainly a typo. */
 const MAX_LIMIT = 1_000_000;

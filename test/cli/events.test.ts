@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { login } from "../../src/auth/index.ts";
-import type { EventView } from "../../src/cli/output.ts";
+import { login, type EventView } from "../../src/auth/index.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
 import { cliEnv, EVENT_FIELDS, json, openRuntime, runCli, type CliResult, type Env } from "./helpers.ts";
 

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import type { AuthContext } from "../../auth/index.ts";
+import { toEventView, type AuthContext } from "../../auth/index.ts";
 import { parseDuration } from "../../duration.ts";
 import { EVENT_TYPES, listEvents } from "../../store/index.ts";
 import { requireAdmin } from "../admin-guard.ts";
@@ -80,7 +80,7 @@ export async function adminEventRoutes(app: FastifyInstance, deps: AdminEventRou
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      events: page.map((event) => ({ ...event, at: new Date(event.at).toISOString() })),
+      events: page.map(toEventView),
       nextCursor: rows.length > limit && last ? encodeEventCursor(last.id) : null,
     };
   });
