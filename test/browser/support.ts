@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { createTestApp, type TestApp } from "../support/app.ts";
+import { base32Decode } from "../support/base32.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 /** CI installs Chromium (.ci/run); a machine without it skips these suites, saying why. */
@@ -73,16 +74,4 @@ export async function signInWithForm(page: Page, origin: string, email: string, 
   await page.getByLabel("Password").press("Enter");
 }
 
-/** RFC 4648 base32, as an authenticator app decodes the key shown beside the QR code. */
-export function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of text.replace(/[\s=]/g, "").toUpperCase()) {
-    const index = alphabet.indexOf(c);
-    if (index < 0) throw new Error(`not base32: ${c}`);
-    bits += index.toString(2).padStart(5, "0");
-  }
-  const bytes: number[] = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
+export { base32Decode };

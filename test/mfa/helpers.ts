@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { hotp, toUserView, totpStep, type UserView } from "../../src/auth/index.ts";
 import { findUserByEmail, listEvents, type StoredEvent, type UserRow } from "../../src/store/index.ts";
 import { postLogin, type TestApp } from "../support/app.ts";
+import { base32Decode } from "../support/base32.ts";
 
 export const STEP_MS = 30_000;
 export const MINUTE = 60_000;
@@ -11,19 +12,7 @@ export const PASSWORD = "correct horse battery";
 export const WRONG_PASSWORD = "not the password at all";
 export const NO_CLIENT = { ip: null, userAgent: null } as const;
 
-/** RFC 4648 base32 (no padding needed), as authenticator apps decode the setup secret. */
-export function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of text.replace(/=+$/, "")) {
-    const index = alphabet.indexOf(c);
-    if (index < 0) throw new Error(`not base32: ${c}`);
-    bits += index.toString(2).padStart(5, "0");
-  }
-  const bytes: number[] = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
+export { base32Decode };
 
 /** The 6-digit code an authenticator shows `offsetSteps` steps from the test clock's now. */
 export function codeAt(t: TestApp, secret: Buffer, offsetSteps = 0): string {

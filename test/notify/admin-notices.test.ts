@@ -5,17 +5,10 @@ import { DIALECTS } from "../support/databases.ts";
 import { viewOf } from "../http/helpers.ts";
 import { createHarness, failLogins, outbox, PASSWORD, postJson, PUBLIC_URL, THRESHOLD, type Harness } from "./harness.ts";
 import { tokenIn } from "./smtp.ts";
+import { base32Decode } from "../support/base32.ts";
 
 const ADMIN_CLIENT = { ip: "198.51.100.7", userAgent: "console" };
 
-function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of text.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
 
 describe.each(DIALECTS)("admin alerts and administrator notices (%s)", (dialect) => {
   let h: Harness;
