@@ -8,8 +8,10 @@ export type { GuardRequest, GuardResult } from "./guard.ts";
 export { guardSecret } from "./guard.ts";
 export type { LoginFailureReason, LoginRequest, LoginResult } from "./login.ts";
 export { login } from "./login.ts";
-export type { Hasher } from "./password.ts";
-export { ARGON2_OPTIONS, createArgon2Hasher, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password.ts";
+export type { Hasher, HashKind } from "./password.ts";
+export {
+  ARGON2_OPTIONS, createArgon2Hasher, hashKind, needsUpgrade, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem,
+} from "./password.ts";
 export type { ChangePasswordResult } from "./password-change.ts";
 export { changePassword } from "./password-change.ts";
 export type { Authenticated } from "./sessions.ts";
@@ -22,3 +24,7 @@ export { completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, RECOVERY
 export { hotp, matchTotp, totpStep } from "./totp.ts";
 export type { EventView } from "./event-view.ts";
 export { toEventView } from "./event-view.ts";
+export type { ImportCounts, ImportOptions, ImportResult } from "./import.ts";
+export { importUsers } from "./import.ts";
+export type { ImportedUser, ImportProblem, ParsedImport } from "./import-file.ts";
+export { MAX_PROBLEMS_LISTED, parseImportFile } from "./import-file.ts";

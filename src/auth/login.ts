@@ -1,7 +1,8 @@
-import { findUserByEmail, normalizeEmail, type UserRow } from "../store/index.ts";
+import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
+import { needsUpgrade } from "./password.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { createSession } from "./sessions.ts";
 
@@ -22,6 +23,17 @@ export interface LoginRequest {
   readonly email: string;
   readonly password: string;
   readonly client: Client;
+}
+
+/** An imported bcrypt or argon2i hash becomes deadbolt's argon2id once the password is known. */
+async function upgradeHash(ctx: AuthContext, user: UserRow, password: string): Promise<void> {
+  if (!needsUpgrade(user.password_hash)) return;
+  try {
+    await upgradePasswordHash(ctx.database.db, user.id, user.password_hash, await ctx.hasher.hash(password));
+  } catch (error) {
+    // The login stands; the next one tries again.
+    ctx.log.warn({ err: error, userId: user.id }, "could not upgrade an imported password hash");
+  }
 }
 
 /**
@@ -51,6 +63,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
   });
   switch (result.kind) {
     case "verified":
+      await upgradeHash(ctx, result.user, request.password);
       if (mfa) {
         ctx.metrics.loginOutcome("mfa_required");
         return { kind: "mfa_required", user: result.user, mfaToken: await issueMfaChallenge(ctx, result.user, request.client) };

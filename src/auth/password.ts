@@ -1,4 +1,5 @@
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
+import bcrypt from "bcryptjs";
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = Object.freeze({
@@ -13,8 +14,29 @@ export const PASSWORD_MIN_LENGTH = 8;
 /** Longer inputs are refused before hashing so that a huge body cannot burn CPU. */
 export const PASSWORD_MAX_LENGTH = 1024;
 
+/** Hashes deadbolt can verify: its own argon2id, and imported argon2i and bcrypt. */
+export type HashKind = "argon2" | "bcrypt";
+
+const ARGON2_PHC = /^\$argon2(id|i)\$(v=(16|19)\$)?m=\d{1,8},t=\d{1,4},p=\d{1,3}\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;
+const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+/** The PHC prefix of a hash made with ARGON2_OPTIONS: anything else is upgraded at login. */
+const CURRENT_PREFIX = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`;
+
+/** Which verifier a stored hash needs, or null when it is none deadbolt accepts. */
+export function hashKind(passwordHash: string): HashKind | null {
+  if (ARGON2_PHC.test(passwordHash)) return "argon2";
+  if (BCRYPT.test(passwordHash)) return "bcrypt";
+  return null;
+}
+
+/** True for a hash that verifies but is not deadbolt's current argon2id (imported, or older settings). */
+export function needsUpgrade(passwordHash: string): boolean {
+  return hashKind(passwordHash) !== null && !passwordHash.startsWith(CURRENT_PREFIX);
+}
+
 export interface Hasher {
   hash(password: string): Promise<string>;
+  /** argon2 (PHC) or bcrypt; an unusable hash costs a dummy verification and is false. */
   verify(passwordHash: string, password: string): Promise<boolean>;
   /**
    * Spends the time of one verification without touching any stored hash, so that unknown,
@@ -28,8 +50,14 @@ export async function createArgon2Hasher(): Promise<Hasher> {
   return {
     hash: (password) => hash(password, ARGON2_OPTIONS),
     async verify(passwordHash, password) {
+      const kind = hashKind(passwordHash);
       try {
-        return await verify(passwordHash, password);
+        // bcryptjs: $2y$ is the same algorithm as $2b$ (PHP's name for it).
+        if (kind === "bcrypt") return await bcrypt.compare(password, passwordHash);
+        if (kind === "argon2") return await verify(passwordHash, password);
+        // An imported user without a password: as slow as a wrong one, never true.
+        await verify(dummyHash, password).catch(() => false);
+        return false;
       } catch {
         // A corrupt stored hash is a failed verification, never a crash.
         return false;

@@ -1,6 +1,7 @@
 import { parseCommand } from "./args.ts";
 import type { Command } from "./command.ts";
 import { EVENTS_COMMAND } from "./commands-events.ts";
+import { IMPORT_COMMAND } from "./commands-import.ts";
 import { SERVER_COMMANDS } from "./commands-server.ts";
 import { USER_COMMANDS } from "./commands-user.ts";
 import { CliError, describeError, UsageError } from "./errors.ts";
@@ -9,7 +10,7 @@ import { commandHelp, commandList, overview, shortUsage } from "./usage.ts";
 
 export type { Io } from "./io.ts";
 
-const COMMANDS: readonly Command[] = [...SERVER_COMMANDS, ...USER_COMMANDS, EVENTS_COMMAND];
+const COMMANDS: readonly Command[] = [...SERVER_COMMANDS, ...USER_COMMANDS, IMPORT_COMMAND, EVENTS_COMMAND];
 const HELP = new Set(["--help", "-h"]);
 
 interface Resolved {

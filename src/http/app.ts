@@ -11,6 +11,7 @@ import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
+import { adminImportRoutes } from "./routes/admin-import.ts";
 import { adminStatsRoutes } from "./routes/admin-stats.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
   await app.register(authRoutes, { config, auth: deps.auth, throttle: deps.throttle });
   await app.register(adminUserRoutes, { auth: deps.auth });
+  await app.register(adminImportRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(mfaRoutes, { config, auth: deps.auth });

@@ -6,6 +6,7 @@ export const ERRORS = {
   weak_password: { status: 400, message: "The new password is not acceptable." },
   invalid_code: { status: 400, message: "The code is not valid. Check the time on your device and try again." },
   invalid_token: { status: 400, message: "The link or token is invalid or has expired." },
+  invalid_import: { status: 400, message: "The import file has invalid lines; nothing was imported." },
   invalid_credentials: { status: 401, message: "" }, // the configurable generic login message
   unauthenticated: { status: 401, message: "Sign in first." },
   account_disabled: { status: 403, message: "The account is disabled. Contact an administrator." },

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from "kysely";
+import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
 import type { DisabledReason, Factor, FactorCounter, LockoutState, Role, Slot } from "../lockout/index.ts";
 import type { Schema, UsersTable } from "./schema.ts";
 
@@ -107,8 +107,9 @@ export interface NewUser {
   readonly now: number;
 }
 
-export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
-  return db.insertInto("users").values({
+/** The full row of a new user: one place, shared by single inserts and bulk imports. */
+export function newUserValues(user: NewUser): Insertable<UsersTable> {
+  return {
     id: user.id,
     email: user.email,
     password_hash: user.passwordHash,
@@ -134,10 +135,24 @@ export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
     totp_secret: null,
     totp_pending_secret: null,
     totp_last_step: null,
-  }).returningAll().executeTakeFirstOrThrow();
+  };
+}
+
+export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
+  return db.insertInto("users").values(newUserValues(user)).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Canonical form of an e-mail address: trimmed and lower-case. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/**
+ * Replaces an imported (or outdated) hash after a successful login; a no-op when the hash
+ * changed meanwhile (a password reset won), so an upgrade never undoes a newer password.
+ */
+export async function upgradePasswordHash(db: Db, id: string, from: string, to: string): Promise<boolean> {
+  const result = await db.updateTable("users").set({ password_hash: to })
+    .where("id", "=", id).where("password_hash", "=", from).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
