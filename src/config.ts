@@ -1,8 +1,12 @@
+import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
 
 export type Disclosure = "generic" | "informative";
 export type MfaAction = "lock" | "disable";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** DEADBOLT_TRUST_PROXY as Fastify's `trustProxy` takes it (proxy-addr underneath). */
+export type TrustProxy = false | number | readonly string[];
 
 export interface LockoutConfig {
   readonly threshold: number;
@@ -32,8 +36,10 @@ export interface Config {
   readonly notifyMaxPerHour: number;
   readonly warnBeforeLock: boolean;
   readonly logLevel: LogLevel;
-  /** Failed logins one client address may make per minute before 429; 0 = unlimited. */
+  /** Failed attempts (and forgot requests) one client may make per minute before 429; 0 = unlimited. */
   readonly throttlePerMinute: number;
+  /** DEADBOLT_TRUST_PROXY: whose X-Forwarded-For is believed (Fastify's `trustProxy`). */
+  readonly trustProxy: TrustProxy;
   readonly redisUrl: string | null;
   readonly sessionIdleMs: number;
   readonly sessionMaxAgeMs: number;
@@ -182,6 +188,10 @@ export function loadConfig(env: Env): Config {
   }
   const message = read(env, "DEADBOLT_LOGIN_FAILURE_MESSAGE").trim();
   const redisUrl = optional(env, "DEADBOLT_REDIS_URL");
+  const trustProxy = parseTrustProxy(optional(env, "DEADBOLT_TRUST_PROXY"));
+  if (trustProxy === null) {
+    fail("DEADBOLT_TRUST_PROXY", env.DEADBOLT_TRUST_PROXY ?? "", "a hop count (1-100) or a comma-separated list of proxy addresses or CIDRs");
+  }
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) fail("DEADBOLT_REDIS_URL", redisUrl, "redis://…");
   const smtpUrl = optional(env, "DEADBOLT_SMTP_URL");
   if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl)) fail("DEADBOLT_SMTP_URL", smtpUrl, "smtp://… or smtps://…");
@@ -213,11 +223,39 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, "DEADBOLT_LOG_LEVEL",
       ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
     throttlePerMinute: integer(env, "DEADBOLT_THROTTLE_PER_MINUTE", 0, 1_000_000),
+    trustProxy,
     redisUrl,
     sessionIdleMs: duration(env, "DEADBOLT_SESSION_IDLE_TIMEOUT"),
     sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
   };
   return Object.freeze(config);
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, extra] = entry.split("/");
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Parses DEADBOLT_TRUST_PROXY: unset → the socket address is the client; a number → that many
+ * proxy hops are believed; else a comma-separated list of proxy addresses or CIDRs. Returns
+ * null when the value is not one of these (the caller reports it).
+ */
+function parseTrustProxy(value: string | null): TrustProxy | null {
+  if (value === null || value.trim() === "") return false;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    return hops >= 1 && hops <= 100 ? hops : null;
+  }
+  const entries = text.split(",").map((e) => e.trim()).filter((e) => e !== "");
+  if (entries.length === 0 || !entries.every(isAddressOrCidr)) return null;
+  return Object.freeze(entries);
 }
 
 /** Warnings an operator should see at start-up (logged, not fatal). */

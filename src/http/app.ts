@@ -19,12 +19,15 @@ import { healthRoutes } from "./routes/health.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { recoveryRoutes } from "./routes/recovery.ts";
 import type { Throttle } from "./throttle.ts";
+import { installThrottle, NO_TRUSTED_DEVICES, type TrustedDeviceCheck } from "./throttle-gate.ts";
 import { webPages } from "../web/plugin.ts";
 
 export interface AppDeps {
   readonly auth: AuthContext;
   readonly metrics: Metrics;
   readonly throttle: Throttle;
+  /** Exempts a user's trusted devices from the per-client throttle; default: no device is trusted. */
+  readonly trustedDevice?: TrustedDeviceCheck;
   /** Fastify's logger; omit for a silent app (tests). */
   readonly logger?: FastifyBaseLogger;
 }
@@ -42,6 +45,12 @@ function clientErrorCode(error: FastifyError): "payload_too_large" | "unsupporte
   return "invalid_request";
 }
 
+/** Fastify's `trustProxy` for DEADBOLT_TRUST_PROXY: a hop count believes that many proxies (as proxy-addr does). */
+function trustProxyOption(trust: Config["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === "number") return (_address, hop) => hop < trust;
+  return trust === false ? false : [...trust];
+}
+
 /**
  * Builds the HTTP app without listening: tests call `app.inject()`, `serve` calls `listen`.
  *
@@ -53,6 +62,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: BODY_LIMIT_BYTES,
     // Client-supplied request ids are not trusted.
     requestIdHeader: false,
+    // DEADBOLT_TRUST_PROXY: unset, X-Forwarded-For is ignored and the socket address is the client.
+    trustProxy: trustProxyOption(config.trustProxy),
   });
   // Bodies are validated strictly (a number is not a password: 400, counts as nothing); only
   // querystrings and params, which are always text, are coerced to the declared types.
@@ -107,15 +118,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 
+  installThrottle(app, {
+    auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? NO_TRUSTED_DEVICES, perMinute: config.throttlePerMinute,
+  });
   await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
-  await app.register(authRoutes, { config, auth: deps.auth, throttle: deps.throttle });
+  await app.register(authRoutes, { config, auth: deps.auth });
   await app.register(adminUserRoutes, { auth: deps.auth });
   await app.register(adminImportRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(mfaRoutes, { config, auth: deps.auth });
   await app.register(recoveryRoutes, { auth: deps.auth });
-  await app.register(webPages, { config, auth: deps.auth, throttle: deps.throttle });
+  await app.register(webPages, { config, auth: deps.auth });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -41,7 +41,7 @@ function requireAdminPage(deps: WebDeps) {
  * The admin console: `/admin` (dashboard), `/admin/users`, `/admin/users/:id` with the
  * Unlock / Enable / Disable forms, and `/admin/events`. Server-rendered, no JavaScript.
  *
- * @example await app.register(adminPages, { config, auth, throttle });
+ * @example await app.register(adminPages, { config, auth });
  */
 export async function adminPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const { auth } = deps;

@@ -19,7 +19,7 @@ function homeOf(user: UserRow): string {
 }
 
 export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
-  const { config, auth, throttle } = deps;
+  const { config, auth } = deps;
 
   function signIn(reply: FastifyReply, user: UserRow, token: string): FastifyReply {
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
@@ -53,18 +53,12 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
       return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: "Enter your e-mail address and password." }, 400);
     }
     const client = clientOf(request);
-    const wait = await throttle.retryAfter(client.ip ?? "unknown");
-    if (wait > 0) {
-      reply.header("retry-after", String(wait));
-      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: "Too many attempts from this address. Try again in a minute." }, 429);
-    }
     const result = await login(auth, { email, password, client });
     if (result.kind === "authenticated") return signIn(reply, result.user, result.token);
     if (result.kind === "mfa_required") {
       reply.setCookie(MFA_COOKIE, result.mfaToken, { ...cookieOptions(config.publicUrl, auth.mfaChallengeTtlMs), path: "/login/mfa" });
       return reply.redirect("/login/mfa", 303);
     }
-    await throttle.fail(client.ip ?? "unknown");
     await padFailure(startedAt);
     return renderPage(reply, "login", {
       title: "Sign in", viewer: null, email, error: failureText(result.reason, result.user?.locked_until ?? null),

@@ -5,7 +5,6 @@ import { Eta } from "eta";
 import type { FastifyInstance } from "fastify";
 import type { AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
-import type { Throttle } from "../http/throttle.ts";
 import { accountPages } from "./pages-account.ts";
 import { adminPages } from "./pages-admin.ts";
 import { signInPages } from "./pages-sign-in.ts";
@@ -16,7 +15,6 @@ const ASSETS_DIR = fileURLToPath(new URL("./assets/", import.meta.url));
 export interface WebDeps {
   readonly config: Config;
   readonly auth: AuthContext;
-  readonly throttle: Throttle;
 }
 
 /** Server-rendered pages that work without JavaScript; admin console pages register beside them. */

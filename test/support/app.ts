@@ -4,7 +4,8 @@ import { createUser, type AuthContext } from "../../src/auth/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createMetrics, type Metrics } from "../../src/http/metrics.ts";
-import { createThrottle } from "../../src/http/throttle.ts";
+import { createThrottle, type Throttle } from "../../src/http/throttle.ts";
+import type { TrustedDeviceCheck } from "../../src/http/throttle-gate.ts";
 import type { Role } from "../../src/lockout/index.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import type { UserRow } from "../../src/store/index.ts";
@@ -33,6 +34,7 @@ export interface TestApp {
   readonly clock: TestClock;
   readonly metrics: Metrics;
   readonly database: TestDatabase;
+  readonly throttle: Throttle;
   /** Creates a user directly (password hashed with the real argon2id). */
   createUser(email: string, password: string, role?: Role): Promise<UserRow>;
   close(): Promise<void>;
@@ -43,6 +45,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Reuse a database (for example one shared by two apps); it is not dropped on close. */
   readonly database?: TestDatabase;
+  /** Which device tokens count as trusted by which user (for the throttle's exemption). */
+  readonly trustedDevice?: TrustedDeviceCheck;
 }
 
 /** A real app over a fresh real database of the dialect, with a controllable clock. */
@@ -59,8 +63,8 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
   const log = pino({ level: process.env.DEADBOLT_TEST_LOG ?? "silent" });
   const metrics = createMetrics();
   const runtime = await createRuntime(config, { log, metrics, now: clock.now });
-  const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl });
-  const app = await buildApp(config, { auth: runtime.auth, metrics, throttle });
+  const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl, now: clock.now });
+  const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, trustedDevice: options.trustedDevice });
   return {
     app,
     auth: runtime.auth,
@@ -68,6 +72,7 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
     clock,
     metrics,
     database,
+    throttle,
     async createUser(email, password, role = "user") {
       const result = await createUser(runtime.auth, { email, password, role }, { by: "cli", client: { ip: null, userAgent: null } });
       if (!result.ok) throw new Error(`createUser failed: ${result.error}`);

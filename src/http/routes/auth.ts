@@ -3,16 +3,14 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { changePassword, endSession, login, type AuthContext } from "../../auth/index.ts";
 import type { Config } from "../../config.ts";
-import { errorBody, sendError } from "../errors.ts";
+import { sendError } from "../errors.ts";
 import { padFailure, sendLoginFailure } from "../login-answer.ts";
 import { EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE, sessionToken } from "../session.ts";
-import type { Throttle } from "../throttle.ts";
 
 export interface AuthRouteDeps {
   readonly config: Config;
   readonly auth: AuthContext;
-  readonly throttle: Throttle;
 }
 
 const LoginBody = Type.Object({ email: EmailField, password: PasswordField });
@@ -24,7 +22,7 @@ const Authenticated = Type.Object({
 const MfaRequired = Type.Object({ status: Type.Literal("mfa_required"), mfaToken: Type.String() });
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  const { config, auth, throttle } = deps;
+  const { config, auth } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const signedIn = requireSession(auth);
 
@@ -38,13 +36,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   }, async (request, reply) => {
     const startedAt = performance.now();
     const client = clientOf(request);
-    const wait = await throttle.retryAfter(client.ip ?? "unknown");
-    if (wait > 0) {
-      return reply.header("retry-after", String(wait)).code(429).send(errorBody("too_many_requests"));
-    }
     const result = await login(auth, { email: request.body.email, password: request.body.password, client });
     if (result.kind === "failed") {
-      await throttle.fail(client.ip ?? "unknown");
       await padFailure(startedAt);
       return sendLoginFailure(reply, config, result);
     }
