@@ -66,4 +66,6 @@ export interface AuthContext {
 export interface Client {
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** The OpenID Connect app the user is signing in to, if any (named in `login.succeeded`). */
+  readonly app?: { readonly clientId: string; readonly name: string };
 }

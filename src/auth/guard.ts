@@ -175,7 +175,8 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
     const complete = request.onSuccess === "complete_login";
     const next = complete ? onLoginCompleted(released, ctx.policy, now) : released;
     const events = complete
-      ? [eventFor("login.succeeded", { user: row }, request.client, now, "login succeeded", { via: request.via })]
+      ? [eventFor("login.succeeded", { user: row }, request.client, now, "login succeeded",
+        { via: request.via, ...(request.client.app ? { client: request.client.app.clientId, clientName: request.client.app.name } : {}) })]
       : [];
     if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events)) {
       return { kind: "verified", user: { ...row, last_login_at: complete ? now : row.last_login_at } };

@@ -1,5 +1,6 @@
 import { parseCommand } from "./args.ts";
 import type { Command } from "./command.ts";
+import { CLIENT_COMMANDS } from "./commands-client.ts";
 import { EVENTS_COMMAND } from "./commands-events.ts";
 import { IMPORT_COMMAND } from "./commands-import.ts";
 import { SERVER_COMMANDS } from "./commands-server.ts";
@@ -10,7 +11,7 @@ import { commandHelp, commandList, overview, shortUsage } from "./usage.ts";
 
 export type { Io } from "./io.ts";
 
-const COMMANDS: readonly Command[] = [...SERVER_COMMANDS, ...USER_COMMANDS, IMPORT_COMMAND, EVENTS_COMMAND];
+const COMMANDS: readonly Command[] = [...SERVER_COMMANDS, ...USER_COMMANDS, IMPORT_COMMAND, EVENTS_COMMAND, ...CLIENT_COMMANDS];
 const HELP = new Set(["--help", "-h"]);
 
 interface Resolved {

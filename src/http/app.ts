@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import helmet from "@fastify/helmet";
+import middie from "@fastify/middie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Ajv } from "ajv";
@@ -10,8 +12,10 @@ import type { Config } from "../config.ts";
 import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
+import { createOidcService } from "../oidc/index.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
 import { adminImportRoutes } from "./routes/admin-import.ts";
+import { adminClientRoutes } from "./routes/admin-clients.ts";
 import { adminStatsRoutes } from "./routes/admin-stats.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -110,6 +114,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
   await app.register(csrfProtection, { publicUrl: config.publicUrl });
+
+  // The OpenID Provider (oidc-provider, a Koa app) is mounted through middie, as its docs show
+  // for Fastify; it reads its own request bodies, so it runs before Fastify parses them.
+  const oidc = createOidcService({
+    issuer: config.publicUrl, database: deps.auth.database, secretKey: deps.auth.secretKey,
+    now: deps.auth.now, randomBytes: deps.auth.randomBytes, log: deps.auth.log,
+  });
+  app.addHook("onClose", async () => oidc.close());
+  await app.register(middie);
+  app.use(oidc.prefix, (req: IncomingMessage, res: ServerResponse) => void oidc.handle(req, res).catch((error: unknown) => {
+    deps.auth.log.error({ err: error }, "oidc request failed");
+    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "server_error" }));
+  }));
+  for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
+    app.get(path, { schema: { hide: true } }, async (request, reply) => {
+      reply.hijack();
+      await oidc.handleRoot(request.raw, reply.raw);
+    });
+  }
   await app.register(swagger, {
     openapi: {
       info: { title: "deadbolt", version: "0.1.0", description: "Authentication with account lockout done right" },
@@ -127,9 +151,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminImportRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
+  await app.register(adminClientRoutes, { auth: deps.auth });
   await app.register(mfaRoutes, { config, auth: deps.auth });
   await app.register(recoveryRoutes, { auth: deps.auth });
-  await app.register(webPages, { config, auth: deps.auth });
+  await app.register(webPages, { config, auth: deps.auth, oidc });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

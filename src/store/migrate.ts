@@ -4,6 +4,7 @@ import type { Database } from "./db.ts";
 import { initial } from "./migrations/001-initial.ts";
 import { totp } from "./migrations/002-totp.ts";
 import { notify } from "./migrations/003-notify.ts";
+import { oidc } from "./migrations/009-oidc.ts";
 
 function provider(database: Database): MigrationProvider {
   return {
@@ -12,6 +13,7 @@ function provider(database: Database): MigrationProvider {
         "001-initial": initial(database.dialect),
         "002-totp": totp(database.dialect),
         "003-notify": notify(database.dialect),
+        "009-oidc": oidc(database.dialect),
       };
     },
   };

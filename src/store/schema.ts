@@ -104,7 +104,49 @@ export interface TokensTable {
   used_at: number | null;
 }
 
+/** An OpenID Connect client registered by an admin (first-party). */
+export interface OidcClientsTable {
+  client_id: string;
+  name: string;
+  /** SHA-256 (hex) of the client secret; null for a public client. */
+  secret_hash: string | null;
+  /** JSON array of exact redirect URIs. */
+  redirect_uris: string;
+  /** JSON array. */
+  post_logout_redirect_uris: string;
+  created_at: number;
+}
+
+/** One oidc-provider artifact (Session, Grant, AuthorizationCode, RefreshToken, …). */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  /** JSON object, as oidc-provider handed it over. */
+  payload: string;
+  grant_id: string | null;
+  account_id: string | null;
+  client_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** A signing key of the provider; the private JWK is sealed with DEADBOLT_SECRET_KEY. */
+export interface OidcKeysTable {
+  kid: string;
+  alg: string;
+  generation: number;
+  sealed_jwk: string;
+  created_at: number;
+  active_from: number;
+  published_until: number | null;
+}
+
 export interface Schema {
+  oidc_clients: OidcClientsTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_keys: OidcKeysTable;
   outbox: OutboxTable;
   tokens: TokensTable;
   mfa_challenges: MfaChallengesTable;

@@ -47,9 +47,15 @@ export async function deleteSession(db: Db, tokenHash: string): Promise<void> {
   await db.deleteFrom("sessions").where("token_hash", "=", tokenHash).execute();
 }
 
-/** Ends every session of a user, optionally keeping one (the session that changed the password). */
+/**
+ * Ends every session of a user, optionally keeping one (the session that changed the password).
+ * Whatever ends a user's sessions (disable, 2FA reset, password reset or change) also revokes
+ * what apps hold through OpenID Connect: the provider's sessions, grants, codes and tokens, so
+ * refresh fails and userinfo answers 401 at once, on every instance.
+ */
 export async function deleteUserSessions(db: Db, userId: string, options: { keep?: string } = {}): Promise<void> {
   let query = db.deleteFrom("sessions").where("user_id", "=", userId);
   if (options.keep !== undefined) query = query.where("token_hash", "<>", options.keep);
   await query.execute();
+  await db.deleteFrom("oidc_payloads").where("account_id", "=", userId).execute();
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { completeMfaLogin, endSession, login } from "../auth/index.ts";
 import { requestPasswordReset } from "../notify/index.ts";
 import type { UserRow } from "../store/index.ts";
@@ -6,6 +6,7 @@ import { padFailure } from "../http/login-answer.ts";
 import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
 import type { WebDeps } from "./plugin.ts";
+import { appClient, appSignIn, appView, EXPIRED_MESSAGE, mfaPath, type AppSignIn } from "./sign-in-oidc.ts";
 
 const MFA_COOKIE = "deadbolt_mfa";
 
@@ -19,10 +20,12 @@ function homeOf(user: UserRow): string {
 }
 
 export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
-  const { config, auth } = deps;
+  const { config, auth, oidc } = deps;
 
-  function signIn(reply: FastifyReply, user: UserRow, token: string): FastifyReply {
+  async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserRow, token: string, app: AppSignIn): Promise<FastifyReply> {
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    // Signing in for an app: the provider issues its code only now, after the guard said yes.
+    if (app.kind === "pending") return reply.redirect(await oidc.finishLogin(request.raw, reply.raw, user.id), 303);
     return reply.redirect(homeOf(user), 303);
   }
 
@@ -40,34 +43,44 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
   });
 
   app.get("/login", { schema: { hide: true } }, async (request, reply) => {
-    const session = await pageSession(auth, request);
+    const forApp = await appSignIn(oidc, request, reply);
+    if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
+    if (forApp.kind === "pending" && forApp.interaction.prompt === "consent") {
+      return reply.redirect(await oidc.finishConsent(request.raw, reply.raw), 303);
+    }
+    const session = forApp.kind === "none" ? await pageSession(auth, request) : null;
     if (session) return reply.redirect(homeOf(session.user), 303);
-    return renderPage(reply, "login", { title: "Sign in", viewer: null });
+    return renderPage(reply, "login", { title: "Sign in", viewer: null, ...appView(forApp) });
   });
 
   app.post("/login", { schema: { hide: true } }, async (request, reply) => {
     const startedAt = performance.now();
     const email = field(request.body, "email")?.trim() ?? "";
     const password = field(request.body, "password") ?? "";
+    const forApp = await appSignIn(oidc, request, reply);
+    if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: EXPIRED_MESSAGE }, 400);
+    const view = appView(forApp);
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || password === "" || password.length > 1024 || email.length > 254) {
-      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: "Enter your e-mail address and password." }, 400);
+      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, ...view, error: "Enter your e-mail address and password." }, 400);
     }
     const client = clientOf(request);
-    const result = await login(auth, { email, password, client });
-    if (result.kind === "authenticated") return signIn(reply, result.user, result.token);
+    const result = await login(auth, { email, password, client: { ...client, ...appClient(forApp) } });
+    if (result.kind === "authenticated") return signIn(request, reply, result.user, result.token, forApp);
     if (result.kind === "mfa_required") {
       reply.setCookie(MFA_COOKIE, result.mfaToken, { ...cookieOptions(config.publicUrl, auth.mfaChallengeTtlMs), path: "/login/mfa" });
-      return reply.redirect("/login/mfa", 303);
+      return reply.redirect(mfaPath(forApp), 303);
     }
     await padFailure(startedAt);
     return renderPage(reply, "login", {
-      title: "Sign in", viewer: null, email, error: failureText(result.reason, result.user?.locked_until ?? null),
+      title: "Sign in", viewer: null, email, ...view, error: failureText(result.reason, result.user?.locked_until ?? null),
     }, 401);
   });
 
   app.get("/login/mfa", { schema: { hide: true } }, async (request, reply) => {
     if (!request.cookies[MFA_COOKIE]) return reply.redirect("/login", 303);
-    return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null });
+    const forApp = await appSignIn(oidc, request, reply);
+    if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
+    return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...appView(forApp) });
   });
 
   app.post("/login/mfa", { schema: { hide: true } }, async (request, reply) => {
@@ -75,17 +88,20 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const mfaToken = request.cookies[MFA_COOKIE];
     const code = field(request.body, "code")?.trim() ?? "";
     if (!mfaToken) return reply.redirect("/login", 303);
+    const forApp = await appSignIn(oidc, request, reply);
+    if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
+    const view = appView(forApp);
     if (!/^[A-Za-z0-9 -]{6,32}$/.test(code)) {
-      return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, error: "Enter the 6-digit code or a recovery code." }, 400);
+      return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...view, error: "Enter the 6-digit code or a recovery code." }, 400);
     }
-    const result = await completeMfaLogin(auth, { mfaToken, code, client: clientOf(request) });
+    const result = await completeMfaLogin(auth, { mfaToken, code, client: { ...clientOf(request), ...appClient(forApp) } });
     if (result.kind === "authenticated") {
       reply.clearCookie(MFA_COOKIE, { path: "/login/mfa" });
-      return signIn(reply, result.user, result.token);
+      return signIn(request, reply, result.user, result.token, forApp);
     }
     await padFailure(startedAt);
     return renderPage(reply, "login-mfa", {
-      title: "Two-step verification", viewer: null, error: failureText(result.reason, result.user?.locked_until ?? null),
+      title: "Two-step verification", viewer: null, ...view, error: failureText(result.reason, result.user?.locked_until ?? null),
     }, 401);
   });
 

@@ -5,6 +5,7 @@ import { Eta } from "eta";
 import type { FastifyInstance } from "fastify";
 import type { AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
+import type { OidcService } from "../oidc/index.ts";
 import { accountPages } from "./pages-account.ts";
 import { adminPages } from "./pages-admin.ts";
 import { signInPages } from "./pages-sign-in.ts";
@@ -15,6 +16,8 @@ const ASSETS_DIR = fileURLToPath(new URL("./assets/", import.meta.url));
 export interface WebDeps {
   readonly config: Config;
   readonly auth: AuthContext;
+  /** The OpenID Provider whose sign-in these pages are. */
+  readonly oidc: OidcService;
 }
 
 /** Server-rendered pages that work without JavaScript; admin console pages register beside them. */
