@@ -134,3 +134,20 @@ export async function signInThroughBrowser(
   const callback = posted.url.startsWith(REDIRECT_URI) ? posted.url : null;
   return { callback, page: posted.response, html: callback === null ? await posted.response.text() : "" };
 }
+
+/** The whole code flow for `email`: tokens as the RP holds them. */
+export async function signInApp(
+  server: { url: string }, config: client.Configuration, email: string, password: string, browser = new Browser(),
+) {
+  const request = await authorizationRequest(config);
+  const { callback, html } = await signInThroughBrowser(browser, request.url, email, password);
+  if (callback === null) throw new Error(`sign-in did not reach the app: ${html.slice(0, 300)}`);
+  return client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: request.verifier, expectedState: request.state });
+}
+
+/** GET userinfo with a raw access token: the status is what an RP sees. */
+export async function userinfoStatus(config: client.Configuration, accessToken: string): Promise<number> {
+  const endpoint = config.serverMetadata().userinfo_endpoint as string;
+  const response = await fetch(endpoint, { headers: { authorization: `Bearer ${accessToken}` } });
+  return response.status;
+}
