@@ -16,8 +16,9 @@ const LAST_ADMIN_LOCK = 0x64626c7461646dn;
  */
 export async function applyLockoutWrite(
   ctx: AuthContext, row: UserRow, change: LockoutWrite, events: readonly SecurityEvent[],
-  notices: readonly Notice[] = [],
+  wanted: readonly Notice[] = [],
 ): Promise<boolean> {
+  const notices = ctx.notify.delivery === "none" ? [] : wanted;
   let outcomes: EnqueueOutcome[] = [];
   const endsSessions = change.state.disabledReason !== null && row.disabled_reason === null;
   const newlyLocked = change.state.lockedUntil !== null && change.state.lockedUntil !== row.locked_until;

@@ -35,6 +35,11 @@ export interface NotifySettings {
   readonly maxPerHour: number;
   /** Woken after notices are committed, so this process's dispatcher sends them at once. */
   readonly signal: OutboxSignal;
+  /**
+   * `none` queues no security e-mail at all: the library's accounts are the app's own keys,
+   * not addresses, and the app sends its own mail. Default `outbox`.
+   */
+  readonly delivery?: "outbox" | "none";
 }
 
 export interface SessionPolicy {

@@ -10,7 +10,7 @@ export { deleteSession, deleteUserSessions, findSession, insertSession, touchSes
 export type { LockoutWrite, NewUser, UserRow } from "./users.ts";
 export {
   compareAndSetLockout, countOtherActiveAdmins, findUserByEmail, findUserById, insertUser,
-  lockoutStateOf, normalizeEmail, upgradePasswordHash,
+  findOrInsertUser, lockoutStateOf, normalizeEmail, upgradePasswordHash,
 } from "./users.ts";
 export type { Schema } from "./schema.ts";
 export type { StatusFilter, UserListQuery } from "./user-list.ts";
@@ -29,3 +29,5 @@ export {
 export type { NewToken, TokenKind } from "./tokens.ts";
 export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTokens } from "./tokens.ts";
 export { existingEmails, insertUsersSkippingExisting } from "./import.ts";
+export type { MigrateOptions } from "./migrate.ts";
+export { TablePrefixPlugin } from "./prefix.ts";

@@ -23,8 +23,20 @@ function provider(database: Database): MigrationProvider {
 const CONCURRENT_MIGRATION = /already exists|duplicate column|SQLITE_BUSY|database is locked/i;
 const SQLITE_ATTEMPTS = 50;
 
-async function migrateOnce(database: Database): Promise<string[]> {
-  const migrator = new Migrator({ db: database.db, provider: provider(database) });
+export interface MigrateOptions {
+  /**
+   * The prefix of every table when `database.db` carries a TablePrefixPlugin (the library):
+   * Kysely's own bookkeeping tables get it too, so the app's migrations never meet ours.
+   */
+  readonly tablePrefix?: string;
+}
+
+async function migrateOnce(database: Database, options: MigrateOptions): Promise<string[]> {
+  const prefix = options.tablePrefix ?? "";
+  const migrator = new Migrator({
+    db: database.db, provider: provider(database),
+    migrationTableName: `${prefix}kysely_migration`, migrationLockTableName: `${prefix}kysely_migration_lock`,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
@@ -35,11 +47,12 @@ async function migrateOnce(database: Database): Promise<string[]> {
  * holds an advisory lock. SQLite: Kysely takes no lock, so a process that collides with another
  * one's migration waits and tries again; the one that finishes first records it, and every
  * migration starts with the statement that collides, so none is half-applied twice.
+ * Migrations name tables through the schema builder, never raw SQL, so a table prefix applies.
  */
-export async function migrate(database: Database): Promise<string[]> {
+export async function migrate(database: Database, options: MigrateOptions = {}): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await migrateOnce(database);
+      return await migrateOnce(database, options);
     } catch (error) {
       const retry = database.dialect === "sqlite" && attempt < SQLITE_ATTEMPTS &&
         CONCURRENT_MIGRATION.test(error instanceof Error ? error.message : String(error));

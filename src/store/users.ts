@@ -156,3 +156,14 @@ export async function upgradePasswordHash(db: Db, id: string, from: string, to: 
     .where("id", "=", id).where("password_hash", "=", from).executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** The user with this e-mail (the library: this account key), created with `user` if absent. */
+export async function findOrInsertUser(db: Db, user: NewUser): Promise<UserRow> {
+  const existing = await findUserByEmail(db, user.email);
+  if (existing) return existing;
+  // Concurrent first attempts on one account: one insert wins, the others read its row.
+  await db.insertInto("users").values(newUserValues(user)).onConflict((oc) => oc.column("email").doNothing()).execute();
+  const row = await findUserByEmail(db, user.email);
+  if (!row) throw new Error(`account ${user.email} vanished right after it was created`);
+  return row;
+}

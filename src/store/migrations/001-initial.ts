@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { Dialect } from "../dialect.ts";
 
 // Migrations take `Kysely<any>`: they describe the schema as it was, not the current types.
@@ -34,9 +34,10 @@ export function initial(dialect: Dialect): { up(db: AnyDb): Promise<void> } {
         .addColumn("version", "integer", (c) => c.notNull().defaultTo(0))
         .execute();
       // Partial indexes keep "who is locked / disabled now" fast with millions of users.
-      await sql`CREATE INDEX users_locked_until ON users (locked_until) WHERE locked_until IS NOT NULL`.execute(db);
-      await sql`CREATE INDEX users_disabled ON users (disabled_reason) WHERE disabled_reason IS NOT NULL`.execute(db);
-      await sql`CREATE INDEX users_admins ON users (role) WHERE role = 'admin'`.execute(db);
+      // Built, not raw SQL, so that the library's table prefix applies (store/prefix.ts).
+      await db.schema.createIndex("users_locked_until").on("users").column("locked_until").where("locked_until", "is not", null).execute();
+      await db.schema.createIndex("users_disabled").on("users").column("disabled_reason").where("disabled_reason", "is not", null).execute();
+      await db.schema.createIndex("users_admins").on("users").column("role").where("role", "=", "admin").execute();
       await db.schema.createIndex("users_created").on("users").columns(["created_at", "id"]).execute();
 
       await db.schema.createTable("sessions")

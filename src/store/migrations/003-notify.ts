@@ -28,7 +28,7 @@ export function notify(dialect: Dialect): { up(db: AnyDb): Promise<void> } {
         .addColumn("sent_at", time)
         .execute();
       // Dispatchers only ever look for pending rows that are due.
-      await sql`CREATE INDEX outbox_due ON outbox (due_at, id) WHERE status = 'pending'`.execute(db);
+      await db.schema.createIndex("outbox_due").on("outbox").columns(["due_at", "id"]).where(sql.ref("status"), "=", "pending").execute();
       // The hourly cap counts a recipient's recent mails.
       await db.schema.createIndex("outbox_user_created").on("outbox").columns(["user_id", "created_at"]).execute();
 

@@ -1,0 +1,93 @@
+import type { Policy } from "../lockout/index.ts";
+import { SLOT_TTL_MS } from "../runtime.ts";
+
+/**
+ * The lockout rules of {@link createLockout}, with the service's defaults (SPEC
+ * "Configuration"). Durations are milliseconds.
+ */
+export interface LockoutPolicy {
+  /** Failed attempts that lock the account; 0 = never lock. Default 5. */
+  readonly threshold?: number;
+  /** The counter resets after this long without a failure. Default 15 minutes. */
+  readonly windowMs?: number;
+  /** Length of the first lock. Default 15 minutes. */
+  readonly durationMs?: number;
+  /** Each consecutive lock lasts this many times longer (1 = no backoff). Default 2. */
+  readonly backoff?: number;
+  /** Cap on a lock's length. Default 24 hours. */
+  readonly maxDurationMs?: number;
+  /** Consecutive locks that disable the account instead (until `enable`); 0 = never. Default 0. */
+  readonly disableAfter?: number;
+  /** Failed second-factor codes that act (`factor: "mfa"`). Default 5. */
+  readonly mfaThreshold?: number;
+  /** What reaching `mfaThreshold` does. Default `lock`. */
+  readonly mfaAction?: "lock" | "disable";
+}
+
+/** A misuse of the library: thrown at creation (or by a call), never returned. */
+export class LockoutUsageError extends TypeError {
+  readonly code = "invalid_lockout_usage";
+}
+
+const MINUTE = 60_000;
+const TEN_YEARS_MS = 10 * 365 * 24 * 60 * MINUTE;
+const FIELDS: ReadonlySet<string> = new Set([
+  "threshold", "windowMs", "durationMs", "backoff", "maxDurationMs", "disableAfter", "mfaThreshold", "mfaAction",
+]);
+
+function wholeNumber(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new LockoutUsageError(`createLockout: policy.${field} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function milliseconds(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > TEN_YEARS_MS) {
+    throw new LockoutUsageError(
+      `createLockout: policy.${field} must be a whole number of milliseconds from 1 to ${TEN_YEARS_MS} (10 years) (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Validates the library's policy once, at creation, and fills in the defaults; throws
+ * {@link LockoutUsageError} naming the field.
+ */
+export function resolvePolicy(input: LockoutPolicy | undefined): Policy {
+  if (input !== undefined && (typeof input !== "object" || input === null || Array.isArray(input))) {
+    throw new LockoutUsageError("createLockout: policy must be an object");
+  }
+  const given = (input ?? {}) as Record<string, unknown>;
+  const unknown = Object.keys(given).find((key) => !FIELDS.has(key));
+  if (unknown !== undefined) throw new LockoutUsageError(`createLockout: policy.${unknown} is not a setting (allowed: ${[...FIELDS].join(", ")})`);
+  const backoff = given.backoff ?? 2;
+  if (typeof backoff !== "number" || !Number.isFinite(backoff) || backoff < 1 || backoff > 100) {
+    throw new LockoutUsageError(`createLockout: policy.backoff must be a number from 1 to 100 (got ${JSON.stringify(given.backoff)})`);
+  }
+  const durationMs = milliseconds(given.durationMs, "durationMs", 15 * MINUTE);
+  const maxDurationMs = milliseconds(given.maxDurationMs, "maxDurationMs", Math.max(24 * 60 * MINUTE, durationMs));
+  if (maxDurationMs < durationMs) {
+    throw new LockoutUsageError(`createLockout: policy.maxDurationMs (${maxDurationMs}) must be at least policy.durationMs (${durationMs})`);
+  }
+  const mfaAction = given.mfaAction ?? "lock";
+  if (mfaAction !== "lock" && mfaAction !== "disable") {
+    throw new LockoutUsageError(`createLockout: policy.mfaAction must be "lock" or "disable" (got ${JSON.stringify(mfaAction)})`);
+  }
+  const threshold = wholeNumber(given.threshold, "threshold", 0, 1000, 5);
+  return Object.freeze({
+    threshold,
+    // The library's accounts have no roles: one threshold for all.
+    adminThreshold: threshold,
+    windowMs: milliseconds(given.windowMs, "windowMs", 15 * MINUTE),
+    durationMs,
+    backoff,
+    maxDurationMs,
+    disableAfter: wholeNumber(given.disableAfter, "disableAfter", 0, 1000, 0),
+    mfaThreshold: wholeNumber(given.mfaThreshold, "mfaThreshold", 1, 1000, 5),
+    mfaAction,
+    slotTtlMs: SLOT_TTL_MS,
+  });
+}

@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Every outcome is answered on this grid, as the service's HTTP failures are. */
+export const QUANTUM_MS = 50;
+const SAMPLES = 31;
+/** Before any attempt has been verified, a refusal lasts at least this long. */
+const FIRST_GUESS_MS = 25;
+
+/**
+ * Makes every outcome take the same time. A refused attempt (locked, disabled) runs no
+ * verification and less database work, so it lasts as long as the median of recent attempts
+ * that did verify (the app's `verify` and the bookkeeping around it); then every attempt ends
+ * on the next multiple of {@link QUANTUM_MS} after it began.
+ */
+export interface TimingEqualizer {
+  /** Ends an attempt that began at `startedAt` (a `performance.now()` reading). */
+  finish(startedAt: number, outcome: { readonly verified: boolean }): Promise<void>;
+}
+
+export function createTimingEqualizer(): TimingEqualizer {
+  const samples: number[] = [];
+  let next = 0;
+  const median = (): number => {
+    if (samples.length === 0) return FIRST_GUESS_MS;
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? FIRST_GUESS_MS;
+  };
+  return {
+    async finish(startedAt, outcome) {
+      let elapsed = performance.now() - startedAt;
+      if (outcome.verified) {
+        samples[next] = elapsed;
+        next = (next + 1) % SAMPLES;
+      } else if (elapsed < median()) {
+        await sleep(median() - elapsed);
+        elapsed = performance.now() - startedAt;
+      }
+      const target = Math.max(1, Math.ceil(elapsed / QUANTUM_MS)) * QUANTUM_MS;
+      await sleep(target - elapsed);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * SPEC "Library": `attempt` reserves a verification slot exactly as the service does. Three app
+ * processes share one PostgreSQL database; 300 concurrent wrong attempts on one account run
+ * the app's `verify` exactly `threshold` times in all, and every other attempt is refused.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLockout } from "../../src/index.ts";
+import { createTestDatabase, type TestDatabase } from "../support/databases.ts";
+
+const CHILD = fileURLToPath(new URL("./attempt-child.ts", import.meta.url));
+const PROCESSES = 3;
+const PER_PROCESS = 100;
+const THRESHOLD = 5;
+
+interface Child {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly lines: AsyncIterator<string>;
+}
+
+function start(url: string, account: string): Child {
+  const child = spawn(process.execPath, [CHILD], {
+    env: { ...process.env, LOCKOUT_DATABASE_URL: url, THRESHOLD: String(THRESHOLD), ATTEMPTS: String(PER_PROCESS), ACCOUNT: account },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => process.stderr.write(`attempt-child: ${text}`));
+  return { process: child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() };
+}
+
+async function nextLine(child: Child): Promise<string> {
+  const next = await child.lines.next();
+  if (next.done) throw new Error("attempt-child exited early");
+  return next.value;
+}
+
+describe("createLockout across three processes (postgres)", () => {
+  let database: TestDatabase;
+  const children: Child[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase("postgres");
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.process.kill();
+    await database.drop();
+  });
+
+  it(`300 concurrent wrong attempts run verify exactly ${THRESHOLD} times`, async () => {
+    const account = "user-42";
+    children.push(...Array.from({ length: PROCESSES }, () => start(database.url, account)));
+    for (const child of children) expect(await nextLine(child)).toBe("ready");
+    for (const child of children) child.process.stdin.write("go\n");
+    const results = await Promise.all(children.map(async (child) =>
+      JSON.parse(await nextLine(child)) as { verifications: number; tally: Record<string, number> }));
+
+    const verifications = results.reduce((sum, r) => sum + r.verifications, 0);
+    const count = (outcome: string): number => results.reduce((sum, r) => sum + (r.tally[outcome] ?? 0), 0);
+    expect(verifications).toBe(THRESHOLD);
+    expect(count("failed")).toBe(THRESHOLD);
+    expect(count("refused")).toBe(PROCESSES * PER_PROCESS - THRESHOLD);
+    expect(count("verified")).toBe(0);
+
+    const lockout = createLockout({ databaseUrl: database.url, policy: { threshold: THRESHOLD } });
+    try {
+      expect(await lockout.status(account)).toMatchObject({ status: "locked", failedAttempts: THRESHOLD, lockoutCount: 1 });
+      const events = await lockout.events({ account, type: "account.locked" });
+      expect(events).toHaveLength(1);
+    } finally {
+      await lockout.close();
+    }
+  }, 180_000);
+});
