@@ -5,7 +5,12 @@ declare module "oidc-provider" {
   export interface KoaContextLike {
     readonly oidc: {
       readonly route: string;
-      readonly client?: { readonly clientId: string; readonly clientName?: string };
+      readonly client?: {
+        readonly clientId: string;
+        readonly clientName?: string;
+        readonly redirectUris?: readonly string[];
+        readonly postLogoutRedirectUris?: readonly string[];
+      };
       readonly session: { readonly accountId?: string; grantIdFor(clientId: string): string | undefined };
       readonly params: Record<string, unknown>;
       readonly result?: { readonly login?: unknown; readonly consent?: { readonly grantId?: string } };
@@ -15,6 +20,8 @@ declare module "oidc-provider" {
     body: unknown;
     status: number;
     type: string;
+    set(name: string, value: string): void;
+    readonly response: { get(name: string): string };
   }
 
   export interface Grant {
@@ -42,6 +49,7 @@ declare module "oidc-provider" {
     readonly Grant: { new (init: { accountId: string; clientId: string }): Grant; find(id: string): Promise<Grant | undefined> };
     readonly Client: { prototype: { compareClientSecret(this: { clientSecret: string }, actual: string): Promise<boolean> | boolean } };
     on(event: string, listener: (...args: unknown[]) => void): this;
+    use(middleware: (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>): this;
   }
 
   export class Check {

@@ -66,6 +66,24 @@ async function ownTokenOnly(_ctx: unknown, client: { clientId: string }, token: 
 }
 
 /**
+ * deadbolt's CSP lets forms go to 'self' only, and browsers apply it to the redirects after a
+ * submission too. The provider's own forms (logout confirmation, form_post) end at the client,
+ * so its registered origins are added on those responses.
+ */
+async function allowFormsToClient(ctx: KoaContextLike, next: () => Promise<void>): Promise<void> {
+  await next();
+  const client = ctx.oidc?.client;
+  const policy = ctx.response.get("content-security-policy");
+  if (!client || !policy) return;
+  const origins = new Set<string>();
+  for (const uri of [...(client.redirectUris ?? []), ...(client.postLogoutRedirectUris ?? [])]) {
+    const origin = URL.parse(uri)?.origin;
+    if (origin && origin !== "null") origins.add(origin);
+  }
+  if (origins.size > 0) ctx.set("content-security-policy", policy.replace(/form-action 'self'/, `form-action 'self' ${[...origins].join(" ")}`));
+}
+
+/**
  * The oidc-provider configuration: code flow only, PKCE for public clients, refresh tokens
  * always rotated, revocation, introspection, RP-initiated logout, no dev interactions.
  */
@@ -126,6 +144,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     renderError: errorPage,
   });
+  provider.use(allowFormsToClient);
   // Only the SHA-256 of a client secret is stored; the provider compares against it.
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret: string }, actual: string) {
     return clientSecretMatches(this.clientSecret, actual);

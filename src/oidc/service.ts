@@ -30,6 +30,8 @@ export interface PendingInteraction {
   readonly clientId: string;
   readonly clientName: string;
   readonly prompt: string;
+  /** Origin of the (already validated) redirect URI the browser goes back to. */
+  readonly redirectOrigin: string;
 }
 
 export interface OidcService {
@@ -114,7 +116,12 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
         const clientId = String(details.params.client_id ?? "");
         const client = await findClient(deps.database.db, clientId);
         if (!client) return null;
-        return { uid: details.uid, clientId, clientName: client.view.name, prompt: details.prompt.name };
+        const redirectUri = String(details.params.redirect_uri ?? "");
+        if (!client.view.redirectUris.includes(redirectUri)) return null;
+        return {
+          uid: details.uid, clientId, clientName: client.view.name, prompt: details.prompt.name,
+          redirectOrigin: new URL(redirectUri).origin,
+        };
       } catch (error) {
         if (error instanceof Error && error.name === "SessionNotFound") return null;
         throw error;

@@ -20,12 +20,25 @@ function uidOf(request: FastifyRequest): string | null {
   return /^[A-Za-z0-9_-]{1,100}$/.test(uid) ? uid : "";
 }
 
+/**
+ * The page's CSP allows forms to go to 'self' only, and browsers hold the redirects after a
+ * submission to it too; signing in for an app ends in a redirect to the app, so that one
+ * origin (of the redirect URI the provider validated) is added.
+ */
+function allowRedirectToApp(reply: FastifyReply, origin: string): void {
+  const policy = reply.raw.getHeader("content-security-policy") ?? reply.getHeader("content-security-policy");
+  if (typeof policy !== "string") return;
+  reply.header("content-security-policy", policy.replace(/form-action 'self'/, `form-action 'self' ${origin}`));
+}
+
 export async function appSignIn(oidc: OidcService, request: FastifyRequest, reply: FastifyReply): Promise<AppSignIn> {
   const uid = uidOf(request);
   if (uid === null) return { kind: "none" };
   if (uid === "") return { kind: "expired" };
   const interaction = await oidc.interaction(request.raw, reply.raw, uid);
-  return interaction === null ? { kind: "expired" } : { kind: "pending", interaction };
+  if (interaction === null) return { kind: "expired" };
+  allowRedirectToApp(reply, interaction.redirectOrigin);
+  return { kind: "pending", interaction };
 }
 
 /** What the sign-in templates need to keep an app's request going. */

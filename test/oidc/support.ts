@@ -4,7 +4,7 @@ import { createClient } from "../../src/oidc/index.ts";
 import { createTestApp, type TestApp, type TestAppOptions } from "../support/app.ts";
 
 /** A free loopback port: the issuer must be known before the app is built, so it cannot be 0. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
