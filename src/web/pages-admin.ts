@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { bucketRange } from "../http/routes/admin-stats.ts";
 import { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } from "../store/index.ts";
 import { barChart, bucketLabel, periodWords, type ChartBucket } from "./charts.ts";
+import { adminClientPages } from "./pages-admin-clients.ts";
 import { adminEventPages } from "./pages-admin-events.ts";
 import { adminUserPages } from "./pages-admin-users.ts";
 import { param } from "./pages-admin-view.ts";
@@ -98,4 +99,5 @@ export async function adminPages(app: FastifyInstance, deps: WebDeps): Promise<v
 
   await app.register(adminUserPages, deps);
   await app.register(adminEventPages, deps);
+  await app.register(adminClientPages, deps);
 }

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashClientSecret } from "../../src/oidc/clients.ts";
+import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
+import { cliEnv, json, openRuntime, runCli, type CliResult, type Env } from "./helpers.ts";
+
+interface CreatedClient {
+  clientId: string;
+  name: string;
+  public: boolean;
+  redirectUris: string[];
+  clientSecret: string | null;
+}
+
+describe.each(DIALECTS)("deadbolt client and keys (%s)", (dialect) => {
+  let database: TestDatabase;
+  let env: Env;
+  const cli = (args: string[]): Promise<CliResult> => runCli(args, { env });
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    env = cliEnv(database);
+  });
+  afterAll(async () => database.drop());
+
+  it("create prints the secret once, stores only its hash; list never shows it; delete removes", async () => {
+    const created = await cli(["client", "create", "Mail portal", "--redirect-uri", "https://mail.example/cb",
+      "--redirect-uri", "http://localhost:4000/cb", "--json"]);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    const client = json<CreatedClient>(created);
+    expect(client).toMatchObject({ name: "Mail portal", public: false, redirectUris: ["https://mail.example/cb", "http://localhost:4000/cb"] });
+    expect(client.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const runtime = await openRuntime(env);
+    try {
+      const row = await runtime.auth.database.db.selectFrom("oidc_clients").selectAll().where("client_id", "=", client.clientId).executeTakeFirstOrThrow();
+      expect(row.secret_hash).toBe(hashClientSecret(client.clientSecret as string));
+    } finally {
+      await runtime.close();
+    }
+
+    const publicClient = await cli(["client", "create", "SPA", "--redirect-uri", "https://spa.example/cb", "--public"]);
+    expect(publicClient.code).toBe(0);
+    expect(publicClient.stdout).toContain("public (no secret; PKCE required)");
+    expect(publicClient.stdout).not.toContain("client secret:");
+
+    const listed = await cli(["client", "list", "--json"]);
+    expect(listed.code).toBe(0);
+    expect(json<CreatedClient[]>(listed).map((c) => c.name)).toEqual(["Mail portal", "SPA"]);
+    expect(listed.stdout).not.toContain(client.clientSecret);
+
+    const deleted = await cli(["client", "delete", client.clientId]);
+    expect(deleted.code).toBe(0);
+    const again = await cli(["client", "delete", client.clientId]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`deadbolt: no client with id ${client.clientId}\n`);
+  });
+
+  it("bad input: a usage error without a redirect URI, one clear line for a bad one", async () => {
+    const missing = await cli(["client", "create", "x"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing --redirect-uri <uri>");
+    const wildcard = await cli(["client", "create", "x", "--redirect-uri", "https://a.example/*"]);
+    expect(wildcard.code).toBe(1);
+    expect(wildcard.stderr.trim().split("\n")).toHaveLength(1);
+    expect(wildcard.stderr).toContain("wildcard");
+  });
+
+  it("keys rotate publishes a new generation of RS256 and ES256 beside the old", async () => {
+    const rotated = await cli(["keys", "rotate", "--json"]);
+    expect(rotated.stderr).toBe("");
+    expect(rotated.code).toBe(0);
+    const keys = json<Array<{ alg: string; generation: number; signing: boolean; publishedUntil: string | null }>>(rotated);
+    expect(keys.map((key) => `${key.alg}:${key.generation}:${key.signing}`).sort())
+      .toEqual(["ES256:1:true", "ES256:2:false", "RS256:1:true", "RS256:2:false"]);
+    expect(keys.filter((key) => key.generation === 1).every((key) => key.publishedUntil !== null)).toBe(true);
+  });
+});
