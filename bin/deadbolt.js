@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// Thin launcher: Node >= 24 runs the TypeScript CLI directly (type stripping).
-import { main } from "../src/cli/main.ts";
+// Thin launcher. In the repository, Node >= 24 runs the TypeScript CLI directly (type
+// stripping); an installed package has no src/ (and Node strips no types under node_modules),
+// so it runs the JavaScript that tsc emitted into dist/ at pack time.
+import { existsSync } from "node:fs";
+
+const source = new URL("../src/cli/main.ts", import.meta.url);
+const { main } = await import(existsSync(source) ? source.href : new URL("../dist/cli/main.js", import.meta.url).href);
 
 process.exitCode = await main(process.argv.slice(2));

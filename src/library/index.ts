@@ -1,7 +1,7 @@
-export type { AttemptClient, AttemptOutcome, AttemptRequest, Lockout, LockoutOptions, UnlockOptions } from "./lockout.ts";
 export { createLockout } from "./lockout.ts";
-export type { LockoutPolicy } from "./policy.ts";
-export { LockoutUsageError } from "./policy.ts";
-export type { LockoutStorage } from "./storage.ts";
 export { QUANTUM_MS } from "./timing.ts";
-export type { LockoutEvent, LockoutEventQuery, LockoutStatus } from "./views.ts";
+export type {
+  AttemptClient, AttemptOutcome, AttemptRequest, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger, LockoutOptions,
+  LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,
+} from "./types.ts";
+export { LockoutUsageError } from "./types.ts";

@@ -3,71 +3,11 @@ import { enableUser, guardSecret, NO_METRICS, unlockUser, type Actor, type AuthC
 import { createOutboxSignal } from "../notify/signal.ts";
 import { MFA_CHALLENGE_TTL_MS, SLOT_WAIT_MS } from "../runtime.ts";
 import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store/index.ts";
-import { LockoutUsageError, resolvePolicy, type LockoutPolicy } from "./policy.ts";
-import { openStorage, type LockoutStorage } from "./storage.ts";
+import { resolvePolicy } from "./policy.ts";
+import { openStorage } from "./storage.ts";
 import { createTimingEqualizer } from "./timing.ts";
-import { statusOfRow, toLockoutEvent, neverAttempted, type LockoutEvent, type LockoutEventQuery, type LockoutStatus } from "./views.ts";
-
-export interface LockoutOptions extends LockoutStorage {
-  readonly policy?: LockoutPolicy;
-  /** Receives the security events as log lines (pino fits). Default: silent. */
-  readonly logger?: Logger;
-  /** The clock, in epoch milliseconds; tests pass a fixed one. Default `Date.now`. */
-  readonly now?: () => number;
-}
-
-/** Where an attempt came from: recorded in the events. */
-export interface AttemptClient {
-  readonly ip?: string | null;
-  readonly userAgent?: string | null;
-}
-
-export interface AttemptRequest {
-  /** The app's own key for the account (user id, e-mail, any string up to 512 characters). */
-  readonly account: string;
-  /**
-   * The app's check of the secret: true when it is right. Runs only when a verification slot
-   * is free, so never more than `threshold` times before the account locks, on any number of
-   * processes. A throw is passed on and counts as nothing.
-   */
-  readonly verify: () => Promise<boolean> | boolean;
-  readonly client?: AttemptClient;
-  /** Which counter the attempt uses. Default `password`. */
-  readonly factor?: "password" | "mfa";
-  /**
-   * `complete` (default): a success ends the sign-in and resets the counters.
-   * `needs_second_factor`: a right password only frees its slot; the second factor's
-   * `complete` attempt then resets them (a right password never resets the second factor's counter).
-   */
-  readonly signIn?: "complete" | "needs_second_factor";
-}
-
-/** `verified`: the secret was right. `failed`: it was wrong. `refused`: locked, disabled or busy, and not checked. */
-export type AttemptOutcome = "verified" | "failed" | "refused";
-
-/** Who lifted a lock, for the audit trail. */
-export interface UnlockOptions {
-  readonly by: Actor["by"];
-  /** The acting person (for example the admin's e-mail), kept in the event. */
-  readonly actor?: string;
-}
-
-export interface Lockout {
-  /** Reserves a verification slot, runs `verify`, records the outcome; each outcome takes the same time. */
-  attempt(request: AttemptRequest): Promise<AttemptOutcome>;
-  /** The account's state now; reading never writes (an expired lock reads as active). */
-  status(account: string): Promise<LockoutStatus>;
-  /** Clears a temporary lock and the failure counters (a disabled account stays disabled). */
-  unlock(account: string, options: UnlockOptions): Promise<LockoutStatus>;
-  /** Re-enables an account disabled by `policy.disableAfter` or `mfaAction: "disable"`. */
-  enable(account: string, options: UnlockOptions): Promise<LockoutStatus>;
-  /** Security events, newest first. */
-  events(query?: LockoutEventQuery): Promise<LockoutEvent[]>;
-  /** Resolves when the tables are migrated; every method waits for it on its own. */
-  ready(): Promise<void>;
-  /** Closes the connection the lockout opened from `databaseUrl` (never the app's own `db`). */
-  close(): Promise<void>;
-}
+import { LockoutUsageError, type Lockout, type LockoutOptions, type UnlockOptions } from "./types.ts";
+import { neverAttempted, statusOfRow, toLockoutEvent } from "./views.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 const MAX_ACCOUNT_LENGTH = 512;

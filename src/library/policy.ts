@@ -1,33 +1,6 @@
 import type { Policy } from "../lockout/index.ts";
 import { SLOT_TTL_MS } from "../runtime.ts";
-
-/**
- * The lockout rules of {@link createLockout}, with the service's defaults (SPEC
- * "Configuration"). Durations are milliseconds.
- */
-export interface LockoutPolicy {
-  /** Failed attempts that lock the account; 0 = never lock. Default 5. */
-  readonly threshold?: number;
-  /** The counter resets after this long without a failure. Default 15 minutes. */
-  readonly windowMs?: number;
-  /** Length of the first lock. Default 15 minutes. */
-  readonly durationMs?: number;
-  /** Each consecutive lock lasts this many times longer (1 = no backoff). Default 2. */
-  readonly backoff?: number;
-  /** Cap on a lock's length. Default 24 hours. */
-  readonly maxDurationMs?: number;
-  /** Consecutive locks that disable the account instead (until `enable`); 0 = never. Default 0. */
-  readonly disableAfter?: number;
-  /** Failed second-factor codes that act (`factor: "mfa"`). Default 5. */
-  readonly mfaThreshold?: number;
-  /** What reaching `mfaThreshold` does. Default `lock`. */
-  readonly mfaAction?: "lock" | "disable";
-}
-
-/** A misuse of the library: thrown at creation (or by a call), never returned. */
-export class LockoutUsageError extends TypeError {
-  readonly code = "invalid_lockout_usage";
-}
+import { LockoutUsageError, type LockoutPolicy } from "./types.ts";
 
 const MINUTE = 60_000;
 const TEN_YEARS_MS = 10 * 365 * 24 * 60 * MINUTE;

@@ -1,24 +1,10 @@
 import {
   Kysely, PostgresAdapter, PostgresDialect, SqliteAdapter, sql,
-  type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult,
+  type KyselyPlugin, type PluginTransformQueryArgs, type PostgresPool, type PluginTransformResultArgs, type QueryResult,
   type RootOperationNode, type UnknownRow,
 } from "kysely";
-import type pg from "pg";
 import { openDatabase, TablePrefixPlugin, type Database, type Dialect, type Schema } from "../store/index.ts";
-import { LockoutUsageError } from "./policy.ts";
-
-/** Where the lockout keeps its tables. Give exactly one of `databaseUrl` and `db`. */
-export interface LockoutStorage {
-  /** `sqlite:<path>` or `postgres://…`: the lockout opens (and on `close`, closes) its own connection. */
-  readonly databaseUrl?: string;
-  /**
-   * The app's own Kysely instance (SQLite or PostgreSQL) or `pg` Pool. The lockout never closes it.
-   */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app schema is accepted
-  readonly db?: Kysely<any> | pg.Pool;
-  /** Prefix of the lockout's tables beside the app's. Default `deadbolt_`. */
-  readonly tablePrefix?: string;
-}
+import { LockoutUsageError, type LockoutStorage } from "./types.ts";
 
 export interface OpenedStorage {
   readonly database: Database;
@@ -58,7 +44,7 @@ function isKysely(value: object): value is Kysely<unknown> {
     typeof (value as { getExecutor?: unknown }).getExecutor === "function";
 }
 
-function isPgPool(value: object): value is pg.Pool {
+function isPgPool(value: object): value is PostgresPool {
   return typeof (value as { connect?: unknown }).connect === "function" &&
     typeof (value as { query?: unknown }).query === "function" && typeof (value as { totalCount?: unknown }).totalCount === "number";
 }

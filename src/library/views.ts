@@ -1,44 +1,6 @@
-import { attemptsRemaining, settle, statusOf, type AccountStatus, type Policy } from "../lockout/index.ts";
+import { attemptsRemaining, settle, statusOf, type Policy } from "../lockout/index.ts";
 import { lockoutStateOf, type StoredEvent, type UserRow } from "../store/index.ts";
-
-/** An account as {@link Lockout.status} reports it. */
-export interface LockoutStatus {
-  readonly account: string;
-  readonly status: AccountStatus;
-  /** Set while `status` is `locked`. */
-  readonly lockedUntil: Date | null;
-  readonly lockReason: "password" | "mfa" | null;
-  readonly disabledReason: "admin" | "mfa_failures" | "repeated_lockouts" | null;
-  readonly failedAttempts: number;
-  readonly failedMfaAttempts: number;
-  /** Failed attempts left before the account locks; null when it never locks. */
-  readonly attemptsRemaining: number | null;
-  /** Consecutive locks since the last success or unlock (each lasts `backoff` times longer). */
-  readonly lockoutCount: number;
-  readonly lastFailedAt: Date | null;
-  readonly lastSucceededAt: Date | null;
-}
-
-export interface LockoutEventQuery {
-  readonly account?: string;
-  /** For example `login.failed`, `account.locked`, `account.unlocked`. */
-  readonly type?: string;
-  readonly since?: Date;
-  /** Default 100. */
-  readonly limit?: number;
-}
-
-/** A security event, with the same words as the service's event log. */
-export interface LockoutEvent {
-  readonly id: number;
-  readonly type: string;
-  readonly at: Date;
-  readonly account: string | null;
-  readonly ip: string | null;
-  readonly userAgent: string | null;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+import type { LockoutEvent, LockoutStatus } from "./types.ts";
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 

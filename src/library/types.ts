@@ -1,0 +1,151 @@
+/**
+ * The library's public types, in one file that imports nothing of the service's internals:
+ * the emitted `.d.ts` of the package's root export then needs only `kysely`'s own types.
+ */
+import type { Kysely, PostgresPool } from "kysely";
+
+/**
+ * The lockout rules of {@link createLockout}, with the service's defaults (SPEC
+ * "Configuration"). Durations are milliseconds.
+ */
+export interface LockoutPolicy {
+  /** Failed attempts that lock the account; 0 = never lock. Default 5. */
+  readonly threshold?: number;
+  /** The counter resets after this long without a failure. Default 15 minutes. */
+  readonly windowMs?: number;
+  /** Length of the first lock. Default 15 minutes. */
+  readonly durationMs?: number;
+  /** Each consecutive lock lasts this many times longer (1 = no backoff). Default 2. */
+  readonly backoff?: number;
+  /** Cap on a lock's length. Default 24 hours (or `durationMs`, when that is longer). */
+  readonly maxDurationMs?: number;
+  /** Consecutive locks that disable the account instead (until `enable`); 0 = never. Default 0. */
+  readonly disableAfter?: number;
+  /** Failed second-factor codes that act (`factor: "mfa"`). Default 5. */
+  readonly mfaThreshold?: number;
+  /** What reaching `mfaThreshold` does. Default `lock`. */
+  readonly mfaAction?: "lock" | "disable";
+}
+
+/** Where the lockout keeps its tables. Give exactly one of `databaseUrl` and `db`. */
+export interface LockoutStorage {
+  /** `sqlite:<path>` or `postgres://…`: the lockout opens (and on `close`, closes) its own connection. */
+  readonly databaseUrl?: string;
+  /** The app's own Kysely instance (SQLite or PostgreSQL) or `pg` Pool. The lockout never closes it. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app schema is accepted
+  readonly db?: Kysely<any> | PostgresPool;
+  /** Prefix of the lockout's tables beside the app's. Default `deadbolt_`. */
+  readonly tablePrefix?: string;
+}
+
+/** The narrow logger the lockout writes its security events to (pino fits). */
+export interface LockoutLogger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export interface LockoutOptions extends LockoutStorage {
+  readonly policy?: LockoutPolicy;
+  /** Receives the security events as log lines. Default: silent. */
+  readonly logger?: LockoutLogger;
+  /** The clock, in epoch milliseconds; tests pass a fixed one. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Where an attempt came from: recorded in the events. */
+export interface AttemptClient {
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
+}
+
+export interface AttemptRequest {
+  /** The app's own key for the account (user id, e-mail, any string up to 512 characters). */
+  readonly account: string;
+  /**
+   * The app's check of the secret: true when it is right. Runs only when a verification slot
+   * is free, so never more than `threshold` times before the account locks, on any number of
+   * processes. A throw is passed on and counts as nothing.
+   */
+  readonly verify: () => Promise<boolean> | boolean;
+  readonly client?: AttemptClient;
+  /** Which counter the attempt uses. Default `password`. */
+  readonly factor?: "password" | "mfa";
+  /**
+   * `complete` (default): a success ends the sign-in and resets the counters.
+   * `needs_second_factor`: a right password only frees its slot; the second factor's
+   * `complete` attempt then resets them (a right password never resets the second factor's counter).
+   */
+  readonly signIn?: "complete" | "needs_second_factor";
+}
+
+/** `verified`: the secret was right. `failed`: it was wrong. `refused`: locked, disabled or busy, and not checked. */
+export type AttemptOutcome = "verified" | "failed" | "refused";
+
+/** Who lifted a lock, for the audit trail. */
+export interface UnlockOptions {
+  readonly by: "admin" | "cli" | "token" | "password_reset" | "emergency";
+  /** The acting person (for example the admin's e-mail), kept in the event. */
+  readonly actor?: string;
+}
+
+/** An account as {@link Lockout.status} reports it. */
+export interface LockoutStatus {
+  readonly account: string;
+  readonly status: "active" | "locked" | "disabled";
+  /** Set while `status` is `locked`. */
+  readonly lockedUntil: Date | null;
+  readonly lockReason: "password" | "mfa" | null;
+  readonly disabledReason: "admin" | "mfa_failures" | "repeated_lockouts" | null;
+  readonly failedAttempts: number;
+  readonly failedMfaAttempts: number;
+  /** Failed attempts left before the account locks; null when it never locks. */
+  readonly attemptsRemaining: number | null;
+  /** Consecutive locks since the last success or unlock (each lasts `backoff` times longer). */
+  readonly lockoutCount: number;
+  readonly lastFailedAt: Date | null;
+  readonly lastSucceededAt: Date | null;
+}
+
+export interface LockoutEventQuery {
+  readonly account?: string;
+  /** For example `login.failed`, `account.locked`, `account.unlocked`. */
+  readonly type?: string;
+  readonly since?: Date;
+  /** Default 100. */
+  readonly limit?: number;
+}
+
+/** A security event, with the same words as the service's event log. */
+export interface LockoutEvent {
+  readonly id: number;
+  readonly type: string;
+  readonly at: Date;
+  readonly account: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface Lockout {
+  /** Reserves a verification slot, runs `verify`, records the outcome; each outcome takes the same time. */
+  attempt(request: AttemptRequest): Promise<AttemptOutcome>;
+  /** The account's state now; reading never writes (an expired lock reads as active). */
+  status(account: string): Promise<LockoutStatus>;
+  /** Clears a temporary lock and the failure counters (a disabled account stays disabled). */
+  unlock(account: string, options: UnlockOptions): Promise<LockoutStatus>;
+  /** Re-enables an account disabled by `policy.disableAfter` or `mfaAction: "disable"`. */
+  enable(account: string, options: UnlockOptions): Promise<LockoutStatus>;
+  /** Security events, newest first. */
+  events(query?: LockoutEventQuery): Promise<LockoutEvent[]>;
+  /** Resolves when the tables are migrated; every method waits for it on its own. */
+  ready(): Promise<void>;
+  /** Closes the connection the lockout opened from `databaseUrl` (never the app's own `db`). */
+  close(): Promise<void>;
+}
+
+/** A misuse of the library: thrown at creation (or by a call), never returned. */
+export class LockoutUsageError extends TypeError {
+  readonly code = "invalid_lockout_usage";
+}
