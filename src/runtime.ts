@@ -1,13 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { AuthContext, AuthMetrics, Logger } from "./auth/index.ts";
 import { createArgon2Hasher, NO_METRICS, type Hasher } from "./auth/index.ts";
+import { createInstance } from "./auth/instance.ts";
 import { resolveSecretKey } from "./auth/secret-box.ts";
 import type { Config } from "./config.ts";
 import type { Policy } from "./lockout/index.ts";
 import { createOutboxSignal } from "./notify/signal.ts";
 import { migrate, openDatabase, type Database } from "./store/index.ts";
 
-/** A verification takes milliseconds; a slot older than this belonged to a crashed process. */
+/**
+ * Last resort only: a slot is normally given back by its outcome, or reclaimed within seconds
+ * of its owner's death (heartbeat); this bounds a slot whose owner lives but lost track of it.
+ */
 export const SLOT_TTL_MS = 30_000;
 /** Time between a correct password and the second factor. */
 export const MFA_CHALLENGE_TTL_MS = 5 * 60_000;
@@ -39,18 +43,26 @@ export interface Runtime {
  */
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const database = options.database ?? openDatabase(config.databaseUrl);
+  let stopInstance = async (): Promise<void> => {};
   try {
     await migrate(database);
+    const random = options.randomBytes ?? randomBytes;
+    const instance = createInstance(database, {
+      id: random(9).toString("base64url"), log: options.log, now: options.now ?? Date.now,
+    });
+    stopInstance = () => instance.stop();
+    await instance.start();
     const auth: AuthContext = {
       database,
       policy: policyOf(config),
       sessions: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionMaxAgeMs },
       hasher: options.hasher ?? (await createArgon2Hasher()),
       now: options.now ?? Date.now,
-      randomBytes: options.randomBytes ?? randomBytes,
+      randomBytes: random,
       log: options.log,
       metrics: options.metrics ?? NO_METRICS,
       slotWaitMs: SLOT_WAIT_MS,
+      instance,
       secretKey: resolveSecretKey(config.secretKey, database.sqlitePath),
       issuer: "deadbolt",
       mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
@@ -61,8 +73,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
         signal: createOutboxSignal(),
       },
     };
-    return { config, auth, close: () => database.close() };
+    return {
+      config, auth,
+      async close() {
+        await instance.stop();
+        await database.close();
+      },
+    };
   } catch (error) {
+    await stopInstance();
     await database.close();
     throw error;
   }

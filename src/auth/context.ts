@@ -1,6 +1,7 @@
 import type { Policy } from "../lockout/index.ts";
 import type { Database } from "../store/index.ts";
 import type { OutboxSignal } from "../notify/signal.ts";
+import type { Instance } from "./instance.ts";
 import type { Hasher } from "./password.ts";
 
 /** The narrow logger the auth layer needs (pino satisfies it). */
@@ -65,6 +66,8 @@ export interface AuthContext {
   readonly mfaChallengeTtlMs: number;
   /** How long a surplus attempt waits for a verification slot before giving up. */
   readonly slotWaitMs: number;
+  /** This process as the owner of the verification slots it reserves (heartbeat). */
+  readonly instance: Instance;
   readonly notify: NotifySettings;
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  attemptsRemaining, onFailure, onLoginCompleted, onVerified, reserve, settle, statusOf, thresholdFor,
+  attemptsRemaining, onFailure, onLoginCompleted, onVerified, reserve, settle, slotOwners, statusOf, thresholdFor,
   type Decision, type Effect, type Factor, type LockoutState,
 } from "../lockout/index.ts";
 import {
@@ -12,6 +12,7 @@ import { applyLockoutWrite } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
 import { eventFor, recordEvents } from "./record.ts";
+import { InstanceUnavailableError, reconfirm, releaseOnError, type Reserved } from "./slot-release.ts";
 
 export type GuardResult =
   | { readonly kind: "verified"; readonly user: UserRow }
@@ -34,7 +35,6 @@ export interface GuardRequest {
   readonly user?: UserRow;
 }
 
-type Reserved = { readonly row: UserRow; readonly slotId: string | null };
 
 async function read(ctx: AuthContext, userId: string): Promise<UserRow> {
   const row = await findUserById(ctx.database.db, userId);
@@ -58,13 +58,21 @@ async function refuse(
   return { kind: "refused", user: row, reason };
 }
 
+/** How long an attempt waits for slots to free up before asking whether their owners live. */
+const LIVENESS_AFTER_MS = 200;
+/** The longest pause between two looks at a busy account's slots. */
+const MAX_POLL_MS = 100;
+
 async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: string): Promise<Reserved | GuardResult> {
   const started = performance.now();
   let known = request.user;
+  let deadOwners: readonly string[] = [];
   for (;;) {
     const row = known ?? await read(ctx, request.userId);
     known = undefined;
-    const reservation = reserve(lockoutStateOf(row), request.factor, ctx.policy, ctx.now(), slotId);
+    const state = lockoutStateOf(row);
+    const claim = { owner: ctx.instance.id, deadOwners };
+    const reservation = reserve(state, request.factor, ctx.policy, ctx.now(), slotId, claim);
     switch (reservation.kind) {
       case "refused":
         return refuse(ctx, row, request, reservation.reason);
@@ -78,13 +86,25 @@ async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: stri
         }
         continue;
       }
-      case "wait":
-        if (performance.now() - started > ctx.slotWaitMs) {
+      case "wait": {
+        // Every attempt is taken. A verification takes milliseconds: after a short wait, ask
+        // whether some slots belong to a process that died; those are free.
+        const waited = performance.now() - started;
+        const dead = waited < LIVENESS_AFTER_MS ? [] : await ctx.instance.deadAmong(slotOwners(state, request.factor));
+        if (dead.some((owner) => !deadOwners.includes(owner))) {
+          deadOwners = [...new Set([...deadOwners, ...dead])];
+          known = row;
+          continue;
+        }
+        if (waited > ctx.slotWaitMs) {
           await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, ctx.now(),
             "attempt not checked: no verification slot became free in time", { reason: "throttled", factor: request.factor, via: request.via })]);
           return { kind: "busy", user: row };
         }
-        await sleep(5 + Math.random() * 20);
+        // Back off as the wait grows, so that a flood of waiting attempts polling the row does
+        // not starve the very connections the slot holders need to record their outcomes.
+        await sleep(Math.min(MAX_POLL_MS, 5 + waited / 10) * (0.5 + Math.random()));
+      }
     }
   }
 }
@@ -184,36 +204,43 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
   }
 }
 
-async function releaseSlot(ctx: AuthContext, userId: string, slotId: string | null): Promise<void> {
-  if (slotId === null) return;
-  for (;;) {
-    const row = await read(ctx, userId);
-    const now = ctx.now();
-    const released = onVerified(lockoutStateOf(row), "password", ctx.policy, now, slotId);
-    const state = onVerified(released, "mfa", ctx.policy, now, slotId);
-    if (await compareAndSetLockout(ctx.database.db, row, { state, now })) return;
+async function reserveFresh(ctx: AuthContext, request: GuardRequest, slotId: string): Promise<Reserved | GuardResult> {
+  const started = performance.now();
+  if (!(await ctx.instance.refresh())) throw new InstanceUnavailableError("this instance cannot write its heartbeat");
+  let reserved = await reserveSlot(ctx, request, slotId);
+  // Checked once the slot is ours: from then on nobody may presume this process dead for
+  // INSTANCE_TTL_MS − VERIFY_START_MS, longer than a verification takes.
+  while (!("kind" in reserved) && reserved.slotId !== null && !ctx.instance.isFresh()) {
+    if (performance.now() - started > ctx.slotWaitMs || !(await ctx.instance.refresh())) {
+      await releaseOnError(ctx, request.userId, reserved.slotId);
+      throw new InstanceUnavailableError("this instance's heartbeat keeps lapsing");
+    }
+    reserved = await reconfirm(ctx, request, slotId) ?? await reserveSlot(ctx, request, slotId);
   }
+  return reserved;
 }
 
 /**
  * The single guard that every pathway checking a secret goes through: it reserves a
  * verification slot atomically (waiting, bounded, when all are taken), verifies, and records
  * the outcome with a compare-and-set, so concurrent attempts on any number of processes never
- * run more than `threshold` verifications before the account locks.
+ * run more than `threshold` verifications before the account locks. The slot is given back
+ * on every path: by the outcome's write, or, when verifying or recording throws, explicitly
+ * (retried after the database comes back); a slot of a process that died is reclaimed by
+ * the others once its heartbeat lapses.
  */
 export async function guardSecret(ctx: AuthContext, request: GuardRequest): Promise<GuardResult> {
   const slotId = ctx.randomBytes(12).toString("base64url");
-  const reserved = await reserveSlot(ctx, request, slotId);
+  const reserved = await reserveFresh(ctx, request, slotId);
   if ("kind" in reserved) return reserved;
-  let ok: boolean;
   try {
-    ok = await request.verify(reserved.row);
+    const ok = await request.verify(reserved.row);
+    ctx.metrics.verification("real");
+    return ok ? await recordSuccess(ctx, request, reserved) : await recordFailure(ctx, request, reserved);
   } catch (error) {
-    // A check that could not run (unreadable secret, database error) counts as nothing, but
-    // must give its slot back rather than hold it until it expires.
-    await releaseSlot(ctx, request.userId, reserved.slotId).catch(() => {});
+    // A check that could not run, or an outcome that could not be recorded, counts as nothing
+    // but must not keep its slot until it expires.
+    await releaseOnError(ctx, request.userId, reserved.slotId);
     throw error;
   }
-  ctx.metrics.verification("real");
-  return ok ? recordSuccess(ctx, request, reserved) : recordFailure(ctx, request, reserved);
 }

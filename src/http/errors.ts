@@ -54,6 +54,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === "string") {
+    if (code === "database_unavailable") return true;
     if (CONNECTION_CODES.has(code) || code.startsWith("SQLITE_")) return true;
     // PostgreSQL SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention,
     // 28 authorisation (credentials revoked) and 3D000 (the database does not exist).

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { enableUser, guardSecret, NO_METRICS, unlockUser, type Actor, type AuthContext, type Logger } from "../auth/index.ts";
+import { createInstance } from "../auth/instance.ts";
 import { createOutboxSignal } from "../notify/signal.ts";
 import { MFA_CHALLENGE_TTL_MS, SLOT_WAIT_MS } from "../runtime.ts";
 import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store/index.ts";
@@ -44,6 +45,7 @@ export function createLockout(options: LockoutOptions): Lockout {
   const policy = resolvePolicy(options.policy);
   const { database, tablePrefix } = openStorage(options);
   const timing = createTimingEqualizer();
+  const instance = createInstance(database, { id: randomBytes(9).toString("base64url"), log: options.logger ?? SILENT, now: options.now ?? Date.now });
   const ctx: AuthContext = {
     database,
     policy,
@@ -63,6 +65,7 @@ export function createLockout(options: LockoutOptions): Lockout {
     issuer: "deadbolt",
     mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
     slotWaitMs: SLOT_WAIT_MS,
+    instance,
     notify: { publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, signal: createOutboxSignal(), delivery: "none" },
   };
   const migrated = migrate(database, { tablePrefix }).then(() => undefined);
@@ -131,6 +134,7 @@ export function createLockout(options: LockoutOptions): Lockout {
     ready: () => migrated,
     async close() {
       await migrated.catch(() => {});
+      await instance.stop();
       await database.close();
     },
   };

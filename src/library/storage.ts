@@ -60,6 +60,8 @@ function dialectOfKysely(db: Kysely<unknown>): Dialect {
 function borrowed(db: Kysely<Schema>, dialect: Dialect): Database {
   return {
     db,
+    // The app's pool is the app's: the heartbeat shares it.
+    background: db,
     dialect,
     sqlitePath: null,
     async ping() {
@@ -86,7 +88,10 @@ export function openStorage(options: LockoutStorage): OpenedStorage {
       throw new LockoutUsageError(`createLockout: databaseUrl must be sqlite:<path> or postgres://… (got ${JSON.stringify(String(databaseUrl).slice(0, 40))})`);
     }
     const database = openDatabase(databaseUrl);
-    return { database: { ...database, db: database.db.withPlugin(prefix) }, tablePrefix };
+    return {
+      database: { ...database, db: database.db.withPlugin(prefix), background: database.background.withPlugin(prefix) },
+      tablePrefix,
+    };
   }
   if (typeof db !== "object" || db === null) throw new LockoutUsageError("createLockout: db must be a Kysely instance or a pg Pool");
   if (isKysely(db)) {

@@ -1,7 +1,7 @@
 import { lockDuration, thresholdFor } from "./policy.ts";
 import type {
   AccountStatus, Decision, DisabledReason, Effect, Factor, FactorCounter, LockoutState, Policy,
-  Reservation, Slot,
+  Reservation, Slot, SlotClaim,
 } from "./types.ts";
 
 const FRESH: FactorCounter = Object.freeze({ failures: 0, lastFailedAt: null, slots: [] });
@@ -44,23 +44,40 @@ export function statusOf(state: LockoutState, now: number): AccountStatus {
   return "active";
 }
 
+/** Drops the slots of owners known to be dead: their verification will never be recorded. */
+function reclaim(counter: FactorCounter, deadOwners: readonly string[]): FactorCounter {
+  if (deadOwners.length === 0) return counter;
+  const slots = counter.slots.filter((slot) => slot.owner === undefined || !deadOwners.includes(slot.owner));
+  return slots.length === counter.slots.length ? counter : { ...counter, slots };
+}
+
+/** The distinct owners of the slots in flight for `factor` (to ask the shell which are alive). */
+export function slotOwners(state: LockoutState, factor: Factor): string[] {
+  const owners = new Set<string>();
+  for (const slot of state[factor].slots) if (slot.owner !== undefined) owners.add(slot.owner);
+  return [...owners];
+}
+
 /**
  * Asks for the right to verify one secret. The store applies a `reserved` state with a
  * conditional update, so that across processes at most `threshold` verifications can be
- * in flight or failed before the account locks.
+ * in flight or failed before the account locks. Slots of `claim.deadOwners` no longer count.
  */
 export function reserve(
   state: LockoutState, factor: Factor, policy: Policy, now: number, slotId: string,
+  claim?: SlotClaim,
 ): Reservation {
   const current = settle(state, policy, now);
   const status = statusOf(current, now);
   if (status !== "active") return { kind: "refused", reason: status };
   const threshold = thresholdFor(policy, current.role, factor);
   if (threshold === 0) return { kind: "unlimited" };
-  const counter = current[factor];
+  const counter = reclaim(current[factor], claim?.deadOwners ?? []);
   const used = counter.failures + counter.slots.length;
   if (used >= threshold) return { kind: "wait" };
-  const slot: Slot = { id: slotId, expiresAt: now + policy.slotTtlMs };
+  const slot: Slot = claim === undefined
+    ? { id: slotId, expiresAt: now + policy.slotTtlMs }
+    : { id: slotId, expiresAt: now + policy.slotTtlMs, owner: claim.owner };
   return {
     kind: "reserved",
     state: { ...current, [factor]: { ...counter, slots: [...counter.slots, slot] } },

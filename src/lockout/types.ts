@@ -3,10 +3,23 @@ export type Role = "user" | "admin";
 export type AccountStatus = "active" | "locked" | "disabled";
 export type DisabledReason = "admin" | "mfa_failures" | "repeated_lockouts";
 
-/** A verification in flight; it expires so that a crashed process cannot hold it forever. */
+/**
+ * A verification in flight. Its owner is the instance (process) verifying it: a slot whose
+ * owner stopped heartbeating is reclaimed at once; `expiresAt` is only the last resort.
+ */
 export interface Slot {
   readonly id: string;
   readonly expiresAt: number;
+  /** Instance id of the process holding it; absent on slots written before migration 004. */
+  readonly owner?: string;
+}
+
+/** Who asks for a slot, and which slot owners the shell found dead (plain data, no I/O). */
+export interface SlotClaim {
+  /** The instance id of the process that will verify. */
+  readonly owner: string;
+  /** Instances whose heartbeat lapsed: their slots are dropped before counting. */
+  readonly deadOwners: readonly string[];
 }
 
 export interface FactorCounter {

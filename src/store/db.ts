@@ -8,6 +8,11 @@ import type { Schema } from "./schema.ts";
 
 export interface Database {
   readonly db: Kysely<Schema>;
+  /**
+   * A connection of its own for liveness bookkeeping (the instance heartbeat), so that it never
+   * queues behind a flood of requests holding every connection of `db`. SQLite: `db` itself.
+   */
+  readonly background: Kysely<Schema>;
   readonly dialect: Dialect;
   /** Absolute path of the SQLite file, or null for PostgreSQL and in-memory databases. */
   readonly sqlitePath: string | null;
@@ -18,10 +23,10 @@ export interface Database {
 
 const INT8_OID = 20;
 
-function openPostgres(url: string): Database {
+function postgresPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max,
     connectionTimeoutMillis: 5_000,
     // Epoch-millisecond BIGINTs fit a double exactly; parse them as numbers.
     types: {
@@ -33,7 +38,13 @@ function openPostgres(url: string): Database {
   // with an unhandled "error" event; the failing query rejects and the request answers 503.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
-  return wrap(new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }), "postgres", null);
+  return pool;
+}
+
+function openPostgres(url: string): Database {
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: postgresPool(url, 10) }) });
+  const background = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: postgresPool(url, 1) }) });
+  return wrap(db, background, "postgres", null);
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -69,12 +80,14 @@ function openSqlite(url: string): Database {
   connection.pragma("busy_timeout = 10000");
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
-  return wrap(new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) }), "sqlite", path);
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  return wrap(db, db, "sqlite", path);
 }
 
-function wrap(db: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null): Database {
+function wrap(db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null): Database {
   return {
     db,
+    background,
     dialect,
     sqlitePath,
     async ping(timeoutMs = 2_000) {
@@ -88,7 +101,10 @@ function wrap(db: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null): 
         clearTimeout(timer);
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      if (background !== db) await background.destroy();
+      await db.destroy();
+    },
   };
 }
 

@@ -31,3 +31,5 @@ export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTo
 export { existingEmails, insertUsersSkippingExisting } from "./import.ts";
 export type { MigrateOptions } from "./migrate.ts";
 export { TablePrefixPlugin } from "./prefix.ts";
+export type { InstanceRecord } from "./instances.ts";
+export { forgetSilentInstances, heartbeat, liveInstances, removeInstance } from "./instances.ts";

@@ -4,6 +4,7 @@ import type { Database } from "./db.ts";
 import { initial } from "./migrations/001-initial.ts";
 import { totp } from "./migrations/002-totp.ts";
 import { notify } from "./migrations/003-notify.ts";
+import { instances } from "./migrations/004-instances.ts";
 import { oidc } from "./migrations/009-oidc.ts";
 
 function provider(database: Database): MigrationProvider {
@@ -13,6 +14,7 @@ function provider(database: Database): MigrationProvider {
         "001-initial": initial(database.dialect),
         "002-totp": totp(database.dialect),
         "003-notify": notify(database.dialect),
+        "004-instances": instances(database.dialect),
         "009-oidc": oidc(database.dialect),
       };
     },
@@ -36,6 +38,9 @@ async function migrateOnce(database: Database, options: MigrateOptions): Promise
   const migrator = new Migrator({
     db: database.db, provider: provider(database),
     migrationTableName: `${prefix}kysely_migration`, migrationLockTableName: `${prefix}kysely_migration_lock`,
+    // Numbers are assigned per issue and land in any order: a database that already has 009
+    // must still accept 004 when it arrives.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

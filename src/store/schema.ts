@@ -143,7 +143,18 @@ export interface OidcKeysTable {
   published_until: number | null;
 }
 
+/** A running deadbolt process; its heartbeat keeps the verification slots it holds. */
+export interface InstancesTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  /** Epoch milliseconds by the database's clock. */
+  heartbeat_at: number;
+}
+
 export interface Schema {
+  instances: InstancesTable;
   oidc_clients: OidcClientsTable;
   oidc_payloads: OidcPayloadsTable;
   oidc_keys: OidcKeysTable;

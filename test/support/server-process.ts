@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./serve-child.ts", import.meta.url));
-const DEFAULT_READY_TIMEOUT_MS = 30_000;
+/** Generous: on the shared 2-core machine three children starting at once took 35 s. */
+const DEFAULT_READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
 /** Output kept for error messages; the rest is dropped so a chatty child never fills memory. */
 const KEPT_OUTPUT_CHARS = 64_000;
