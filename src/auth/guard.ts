@@ -42,6 +42,29 @@ async function read(ctx: AuthContext, userId: string): Promise<UserRow> {
   return row;
 }
 
+/** Reads of one account in flight, per database: attempts waiting for its slots share them. */
+const sharedReads = new WeakMap<object, Map<string, Promise<UserRow>>>();
+
+/**
+ * A read for an attempt that polls for a slot. A flood of waiting attempts would otherwise
+ * hold every connection, starving the slot holders that must record their outcomes; rows are
+ * immutable values, and one read at most a few milliseconds old only costs a compare-and-set.
+ */
+function readShared(ctx: AuthContext, userId: string): Promise<UserRow> {
+  let reads = sharedReads.get(ctx.database);
+  if (reads === undefined) {
+    reads = new Map();
+    sharedReads.set(ctx.database, reads);
+  }
+  let pending = reads.get(userId);
+  if (pending === undefined) {
+    const map = reads;
+    pending = read(ctx, userId).finally(() => map.delete(userId));
+    reads.set(userId, pending);
+  }
+  return pending;
+}
+
 async function refuse(
   ctx: AuthContext, row: UserRow, request: GuardRequest, reason: "locked" | "disabled",
   options: { timing: "dummy_verify" | "already_spent" } = { timing: "dummy_verify" },
@@ -68,7 +91,7 @@ async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: stri
   let known = request.user;
   let deadOwners: readonly string[] = [];
   for (;;) {
-    const row = known ?? await read(ctx, request.userId);
+    const row = known ?? await readShared(ctx, request.userId);
     known = undefined;
     const state = lockoutStateOf(row);
     const claim = { owner: ctx.instance.id, deadOwners };
