@@ -3,13 +3,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** Every outcome is answered on this grid, as the service's HTTP failures are. */
 export const QUANTUM_MS = 50;
 const SAMPLES = 31;
-/** Before any attempt has been verified, a refusal lasts at least this long. */
+/** Before any attempt has been verified, an attempt lasts at least this long. */
 const FIRST_GUESS_MS = 25;
+const PERCENTILE = 0.9;
 
 /**
  * Makes every outcome take the same time. A refused attempt (locked, disabled) runs no
- * verification and less database work, so it lasts as long as the median of recent attempts
- * that did verify (the app's `verify` and the bookkeeping around it); then every attempt ends
+ * verification and less database work, and an app's `verify` may return at once for an
+ * account it does not know; so every attempt lasts at least as long as the 90th percentile of
+ * recent attempts that verified (the app's `verify` and the bookkeeping around it), then ends
  * on the next multiple of {@link QUANTUM_MS} after it began.
  */
 export interface TimingEqualizer {
@@ -20,19 +22,21 @@ export interface TimingEqualizer {
 export function createTimingEqualizer(): TimingEqualizer {
   const samples: number[] = [];
   let next = 0;
-  const median = (): number => {
+  const floor = (): number => {
     if (samples.length === 0) return FIRST_GUESS_MS;
     const sorted = [...samples].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? FIRST_GUESS_MS;
+    return sorted[Math.floor((sorted.length - 1) * PERCENTILE)] ?? FIRST_GUESS_MS;
   };
   return {
     async finish(startedAt, outcome) {
       let elapsed = performance.now() - startedAt;
+      const least = floor();
       if (outcome.verified) {
         samples[next] = elapsed;
         next = (next + 1) % SAMPLES;
-      } else if (elapsed < median()) {
-        await sleep(median() - elapsed);
+      }
+      if (elapsed < least) {
+        await sleep(least - elapsed);
         elapsed = performance.now() - startedAt;
       }
       const target = Math.max(1, Math.ceil(elapsed / QUANTUM_MS)) * QUANTUM_MS;
