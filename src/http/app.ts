@@ -124,9 +124,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook("onClose", async () => oidc.close());
   await app.register(middie);
   app.use(oidc.prefix, (req: IncomingMessage, res: ServerResponse) => void oidc.handle(req, res).catch((error: unknown) => {
-    deps.auth.log.error({ err: error }, "oidc request failed");
-    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: "server_error" }));
+    // Only loading the provider (keys from the database) can fail here; it handles its own errors.
+    const unavailable = isDatabaseUnavailable(error);
+    deps.auth.log.error({ err: error }, unavailable ? "database unavailable; failing closed" : "oidc request failed");
+    if (!res.headersSent) res.writeHead(unavailable ? 503 : 500, { "content-type": "application/json", ...(unavailable ? { "retry-after": "5" } : {}) });
+    res.end(JSON.stringify({ error: unavailable ? "temporarily_unavailable" : "server_error" }));
   }));
   for (const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]) {
     app.get(path, { schema: { hide: true } }, async (request, reply) => {

@@ -60,6 +60,18 @@ export const INTERACTION_PARAM = "interaction";
  * provider is rebuilt when the published keys change (rotation from the CLI).
  */
 export function createOidcService(deps: OidcServiceDeps): OidcService {
+  const issuer = new URL(deps.issuer);
+  /**
+   * The provider builds its endpoint URLs from the request's host and scheme. Behind a TLS
+   * proxy or a load balancer those are not the issuer's, so every request it sees is pinned to
+   * DEADBOLT_PUBLIC_URL (the provider runs in proxy mode and reads these headers only).
+   */
+  function asIssuer(req: IncomingMessage): IncomingMessage {
+    req.headers.host = issuer.host;
+    req.headers["x-forwarded-host"] = issuer.host;
+    req.headers["x-forwarded-proto"] = issuer.protocol.slice(0, -1);
+    return req;
+  }
   let loading: Promise<{ provider: Provider; handler: Handler; fingerprint: string }> | null = null;
   let checkedAt = 0;
   let pruner: NodeJS.Timeout | null = null;
@@ -76,6 +88,7 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
       issuer: deps.issuer, database: deps.database, secretKey: deps.secretKey, jwks, now: deps.now,
       interactionUrl: (uid) => `/login?${INTERACTION_PARAM}=${encodeURIComponent(uid)}`,
     });
+    provider.proxy = true;
     provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
     if (pruner === null) {
       pruner = setInterval(() => void service.prune().catch((error: unknown) =>
@@ -99,14 +112,14 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
     prefix: OIDC_PREFIX,
     async handle(req, res) {
       const { handler } = await current();
-      await handler(req, res);
+      await handler(asIssuer(req), res);
     },
     async handleRoot(req, res) {
       const { handler } = await current();
       // The provider derives its endpoints' mount path from originalUrl minus url.
       const path = req.url ?? "/";
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = `${OIDC_PREFIX}${path}`;
-      await handler(req, res);
+      await handler(asIssuer(req), res);
     },
     async interaction(req, res, uid) {
       const { provider } = await current();

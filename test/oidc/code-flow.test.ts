@@ -32,6 +32,19 @@ describe.each(DIALECTS)("OpenID Connect code flow (%s)", (dialect) => {
     expect(jwks.keys.every((key) => key.d === undefined)).toBe(true);
   });
 
+  it("names its endpoints after the issuer whatever Host or X-Forwarded-* a request carries", async () => {
+    for (const url of ["/.well-known/openid-configuration", "/oidc/.well-known/openid-configuration"]) {
+      const response = await server.app.inject({
+        method: "GET", url, headers: { host: "attacker.example", "x-forwarded-host": "attacker.example", "x-forwarded-proto": "https" },
+      });
+      expect(response.statusCode).toBe(200);
+      const metadata = response.json() as Record<string, string>;
+      expect(metadata.issuer).toBe(server.url);
+      expect(metadata.token_endpoint).toBe(`${server.url}/oidc/token`);
+      expect(metadata.jwks_uri).toBe(`${server.url}/oidc/jwks`);
+    }
+  });
+
   it("signs in through /login, then token, userinfo, refresh (rotated), introspection, revocation", async () => {
     const registered = await registerClient(server);
     const config = await relyingParty(server.url, registered);
