@@ -1,5 +1,7 @@
-import type { Kysely } from "kysely";
+import type { Kysely, QueryCreator } from "kysely";
+import { dialectOfDb } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
+import { countEvents, statRowsOf, upsertStatRows } from "./stat-counts.ts";
 
 export const EVENT_TYPES = [
   "login.succeeded", "login.failed", "account.locked", "account.disabled", "account.unlocked",
@@ -25,9 +27,8 @@ export interface StoredEvent extends SecurityEvent {
   readonly id: number;
 }
 
-export async function insertEvents(db: Kysely<Schema>, events: readonly SecurityEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.insertInto("events").values(events.map((event) => ({
+function eventRows(events: readonly SecurityEvent[]) {
+  return events.map((event) => ({
     type: event.type,
     at: event.at,
     user_id: event.userId,
@@ -36,7 +37,35 @@ export async function insertEvents(db: Kysely<Schema>, events: readonly Security
     user_agent: event.userAgent,
     message: event.message,
     details: JSON.stringify(event.details),
-  }))).execute();
+  }));
+}
+
+/**
+ * Inserts events and adds them to the stats counters atomically, so the console's counts never
+ * disagree with the event log: in the caller's transaction when `db` is one, else in one
+ * statement (PostgreSQL) or a transaction of its own (SQLite).
+ */
+export async function insertEvents(db: Kysely<Schema>, events: readonly SecurityEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  if (db.isTransaction) {
+    await db.insertInto("events").values(eventRows(events)).execute();
+    // Last, so the shared total rows stay locked (PostgreSQL) for as short a time as possible.
+    await countEvents(db, events);
+    return;
+  }
+  const counts = statRowsOf(events);
+  if (counts.length === 0) {
+    await db.insertInto("events").values(eventRows(events)).execute();
+  } else if (dialectOfDb(db) === "postgres") {
+    // One autocommit statement: a burst of failures on one account or from one address
+    // (hundreds refused at once) holds the shared counter rows for one statement each, not
+    // for the round trips of a transaction.
+    // (The CTE's name is never referenced, so the widened table map is not needed.)
+    const withEvents = db.with("e", (w) => w.insertInto("events").values(eventRows(events))) as unknown as QueryCreator<Schema>;
+    await upsertStatRows(withEvents, counts);
+  } else {
+    await db.transaction().execute((trx) => insertEvents(trx, events));
+  }
 }
 
 export interface EventFilter {

@@ -19,7 +19,7 @@ export {
   consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, deleteUserChallenges, findChallengeUser,
   insertChallenge, replaceRecoveryCodes, useRecoveryCode,
 } from "./mfa.ts";
-export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, UserCounts } from "./stats.ts";
+export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, TopSearch, UserCounts } from "./stats.ts";
 export { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } from "./stats.ts";
 export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, Notice, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
 export {

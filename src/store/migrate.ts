@@ -5,9 +5,10 @@ import { initial } from "./migrations/001-initial.ts";
 import { totp } from "./migrations/002-totp.ts";
 import { notify } from "./migrations/003-notify.ts";
 import { instances } from "./migrations/004-instances.ts";
+import { scale } from "./migrations/007-scale.ts";
 import { oidc } from "./migrations/009-oidc.ts";
 
-function provider(database: Database): MigrationProvider {
+function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
@@ -15,6 +16,7 @@ function provider(database: Database): MigrationProvider {
         "002-totp": totp(database.dialect),
         "003-notify": notify(database.dialect),
         "004-instances": instances(database.dialect),
+        "007-scale": scale(database.dialect, { tablePrefix }),
         "009-oidc": oidc(database.dialect),
       };
     },
@@ -36,7 +38,7 @@ export interface MigrateOptions {
 async function migrateOnce(database: Database, options: MigrateOptions): Promise<string[]> {
   const prefix = options.tablePrefix ?? "";
   const migrator = new Migrator({
-    db: database.db, provider: provider(database),
+    db: database.db, provider: provider(database, prefix),
     migrationTableName: `${prefix}kysely_migration`, migrationLockTableName: `${prefix}kysely_migration_lock`,
     // Numbers are assigned per issue and land in any order: a database that already has 009
     // must still accept 004 when it arrives.

@@ -1,0 +1,98 @@
+import { sql, type Kysely, type QueryCreator } from "kysely";
+import type { Schema } from "./schema.ts";
+
+/**
+ * Bucket lengths the counters are kept at, in seconds. Every chart bucket size of the stats
+ * API (10 s … 1 d) is a multiple of one of them, so a chart bucket is an exact sum of counter
+ * buckets; the coarser ones bound how many rows a long window reads.
+ */
+export const STAT_RESOLUTIONS = [10, 300, 3600, 86400] as const;
+export type StatResolution = (typeof STAT_RESOLUTIONS)[number];
+
+/** Counter rows finer than a day are only read by windows this short (see statsPlan). */
+export const STAT_KEEP_MS: Readonly<Record<StatResolution, number | null>> = {
+  10: 3 * 3_600_000,
+  300: 2 * 86_400_000,
+  3600: null,
+  86400: null,
+};
+
+export type StatKind = "t" | "e" | "i";
+
+/** What an event adds to the counters; a subset of SecurityEvent, to keep this module leaf. */
+export interface CountedEvent {
+  readonly type: string;
+  readonly at: number;
+  readonly userId: string | null;
+  readonly email: string | null;
+  readonly ip: string | null;
+}
+
+export interface StatRow {
+  kind: StatKind;
+  res: number;
+  key: string;
+  start: number;
+  failures: number;
+  lockouts: number;
+  user_id: string | null;
+}
+
+function maxId(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
+}
+
+/** The counter increments of a batch of events, merged per row and in key order. */
+export function statRowsOf(events: readonly CountedEvent[]): StatRow[] {
+  const rows = new Map<string, StatRow>();
+  const add = (kind: StatKind, key: string, at: number, failures: number, lockouts: number, userId: string | null): void => {
+    for (const res of STAT_RESOLUTIONS) {
+      const ms = res * 1000;
+      const start = at - (((at % ms) + ms) % ms);
+      const id = `${kind}\u0000${res}\u0000${key}\u0000${start}`;
+      const row = rows.get(id);
+      if (row) {
+        row.failures += failures;
+        row.lockouts += lockouts;
+        row.user_id = maxId(row.user_id, userId);
+      } else {
+        rows.set(id, { kind, res, key, start, failures, lockouts, user_id: userId });
+      }
+    }
+  };
+  for (const event of events) {
+    if (event.type === "login.failed") {
+      add("t", "", event.at, 1, 0, null);
+      if (event.email !== null) add("e", event.email, event.at, 1, 0, event.userId);
+      if (event.ip !== null) add("i", event.ip, event.at, 1, 0, null);
+    } else if (event.type === "account.locked") {
+      add("t", "", event.at, 0, 1, null);
+    }
+  }
+  // One order for every transaction, so two of them never wait on each other's rows in a cycle.
+  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
+/** Adds counter rows (from statRowsOf) to the stored counters. */
+export async function upsertStatRows(db: QueryCreator<Schema>, rows: readonly StatRow[]): Promise<void> {
+  await db.insertInto("stat_counts").values([...rows])
+    .onConflict((oc) => oc.columns(["kind", "res", "key", "start"]).doUpdateSet({
+      // Qualified through sql.ref, so the library's table prefix reaches these names too.
+      failures: sql`${sql.ref("stat_counts.failures")} + excluded.failures`,
+      lockouts: sql`${sql.ref("stat_counts.lockouts")} + excluded.lockouts`,
+      user_id: sql`CASE WHEN ${sql.ref("stat_counts.user_id")} IS NULL OR excluded.user_id > ${sql.ref("stat_counts.user_id")}
+        THEN excluded.user_id ELSE ${sql.ref("stat_counts.user_id")} END`,
+    }))
+    .execute();
+}
+
+/**
+ * Adds the events to the counters; call in the transaction that inserts them, so a counter
+ * never disagrees with the events.
+ */
+export async function countEvents(db: Kysely<Schema>, events: readonly CountedEvent[]): Promise<void> {
+  const rows = statRowsOf(events);
+  if (rows.length > 0) await upsertStatRows(db, rows);
+}
