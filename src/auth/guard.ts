@@ -10,6 +10,7 @@ import {
 import { effectNotices } from "../notify/notices.ts";
 import { applyLockoutWrite } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
+import type { Lane } from "./priority-gate.ts";
 import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { InstanceUnavailableError, reconfirm, releaseOnError, type Reserved } from "./slot-release.ts";
@@ -31,6 +32,8 @@ export interface GuardRequest {
   readonly via: "login" | "password_change" | "mfa" | "mfa_disable";
   /** `complete_login` also resets both counters and records `login.succeeded`. */
   readonly onSuccess: "complete_login" | "release";
+  /** The hashing lane of the attempt (a refusal's dummy verification waits in it too); untrusted when not said. */
+  readonly lane?: Lane;
   /** The user's row if the caller has just read it: saves a read (a stale one only costs a retry). */
   readonly user?: UserRow;
 }
@@ -71,7 +74,7 @@ async function refuse(
 ): Promise<GuardResult> {
   // Same cost as a real check, but the stored hash is never touched.
   if (request.factor === "password" && options.timing === "dummy_verify") {
-    await ctx.hasher.dummyVerify("");
+    await ctx.hasher.dummyVerify("", { lane: request.lane ?? "untrusted" });
     ctx.metrics.verification("dummy");
   }
   const now = ctx.now();

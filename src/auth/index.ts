@@ -8,7 +8,9 @@ export type { GuardRequest, GuardResult } from "./guard.ts";
 export { guardSecret } from "./guard.ts";
 export type { LoginFailureReason, LoginRequest, LoginResult } from "./login.ts";
 export { login } from "./login.ts";
-export type { Hasher, HashKind } from "./password.ts";
+export type { Hasher, HashKind, VerifyOptions } from "./password.ts";
+export type { Lane, PriorityGate } from "./priority-gate.ts";
+export { createPriorityGate } from "./priority-gate.ts";
 export {
   ARGON2_OPTIONS, createArgon2Hasher, hashKind, needsUpgrade, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem,
 } from "./password.ts";

@@ -1,5 +1,6 @@
 import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
+import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
 import { needsUpgrade } from "./password.ts";
@@ -23,6 +24,8 @@ export interface LoginRequest {
   readonly email: string;
   readonly password: string;
   readonly client: Client;
+  /** `trusted` when the attempt presents a device the user trusts: its verification goes ahead of untrusted ones. */
+  readonly lane?: Lane;
 }
 
 /** An imported bcrypt or argon2i hash becomes deadbolt's argon2id once the password is known. */
@@ -56,7 +59,8 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
     userId: user.id,
     user,
     factor: "password",
-    verify: (row) => ctx.hasher.verify(row.password_hash, request.password),
+    verify: (row) => ctx.hasher.verify(row.password_hash, request.password, { lane: request.lane ?? "untrusted" }),
+    lane: request.lane ?? "untrusted",
     client: request.client,
     via: "login",
     onSuccess: mfa ? "release" : "complete_login",

@@ -78,8 +78,8 @@ export type DisableTotpResult = "disabled" | "refused" | "not_enabled";
 export async function disableTotp(ctx: AuthContext, user: UserRow, password: string, client: Client): Promise<DisableTotpResult> {
   if (user.mfa_enabled !== 1) return "not_enabled";
   const checked = await guardSecret(ctx, {
-    userId: user.id, factor: "password", client, via: "mfa_disable", onSuccess: "release",
-    verify: (row) => ctx.hasher.verify(row.password_hash, password),
+    userId: user.id, factor: "password", client, via: "mfa_disable", onSuccess: "release", lane: "trusted",
+    verify: (row) => ctx.hasher.verify(row.password_hash, password, { lane: "trusted" }),
   });
   if (checked.kind !== "verified") return "refused";
   const result = await mutateAccount<never>(ctx, user.id, (row, state, now) => ({

@@ -1,5 +1,7 @@
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
+import { availableParallelism } from "node:os";
 import bcrypt from "bcryptjs";
+import { createPriorityGate, type Lane } from "./priority-gate.ts";
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = Object.freeze({
@@ -34,39 +36,54 @@ export function needsUpgrade(passwordHash: string): boolean {
   return hashKind(passwordHash) !== null && !passwordHash.startsWith(CURRENT_PREFIX);
 }
 
+/** Which lane of the priority gate a verification waits in; untrusted when not said. */
+export interface VerifyOptions {
+  readonly lane?: Lane;
+}
+
 export interface Hasher {
   hash(password: string): Promise<string>;
   /** argon2 (PHC) or bcrypt; an unusable hash costs a dummy verification and is false. */
-  verify(passwordHash: string, password: string): Promise<boolean>;
+  verify(passwordHash: string, password: string, options?: VerifyOptions): Promise<boolean>;
   /**
    * Spends the time of one verification without touching any stored hash, so that unknown,
    * locked and disabled accounts answer as slowly as a wrong password.
    */
-  dummyVerify(password: string): Promise<void>;
+  dummyVerify(password: string, options?: VerifyOptions): Promise<void>;
 }
 
-export async function createArgon2Hasher(): Promise<Hasher> {
+/**
+ * argon2id behind a priority gate as wide as the machine's cores: attempts from trusted
+ * devices (and hashing of new passwords, which only signed-in users and mailed links reach)
+ * go ahead of queued untrusted ones, so a flood of guesses cannot slow the known users down.
+ */
+export async function createArgon2Hasher(options: { concurrency?: number } = {}): Promise<Hasher> {
   const dummyHash = await hash("deadbolt-dummy-password", ARGON2_OPTIONS);
+  const gate = createPriorityGate(options.concurrency ?? availableParallelism());
   return {
-    hash: (password) => hash(password, ARGON2_OPTIONS),
-    async verify(passwordHash, password) {
-      const kind = hashKind(passwordHash);
-      try {
-        // bcryptjs: $2y$ is the same algorithm as $2b$ (PHP's name for it).
-        if (kind === "bcrypt") return await bcrypt.compare(password, passwordHash);
-        if (kind === "argon2") return await verify(passwordHash, password);
-        // An imported user without a password: as slow as a wrong one, never true.
+    hash: (password) => gate.run("trusted", () => hash(password, ARGON2_OPTIONS)),
+    verify: (passwordHash, password, verifyOptions) =>
+      gate.run(verifyOptions?.lane ?? "untrusted", () => verifyNow(passwordHash, password)),
+    dummyVerify: (password, verifyOptions) =>
+      gate.run(verifyOptions?.lane ?? "untrusted", async () => {
         await verify(dummyHash, password).catch(() => false);
-        return false;
-      } catch {
-        // A corrupt stored hash is a failed verification, never a crash.
-        return false;
-      }
-    },
-    async dummyVerify(password) {
-      await verify(dummyHash, password).catch(() => false);
-    },
+      }),
   };
+
+  async function verifyNow(passwordHash: string, password: string): Promise<boolean> {
+    const kind = hashKind(passwordHash);
+    try {
+      // bcryptjs: $2y$ is the same algorithm as $2b$ (PHP's name for it).
+      if (kind === "bcrypt") return await bcrypt.compare(password, passwordHash);
+      if (kind === "argon2") return await verify(passwordHash, password);
+      // An imported user without a password: as slow as a wrong one, never true.
+      await verify(dummyHash, password).catch(() => false);
+      return false;
+    } catch {
+      // A corrupt stored hash is a failed verification, never a crash.
+      return false;
+    }
+  }
 }
 
 /** Why a new password is refused, or null when it is acceptable. */

@@ -1,0 +1,57 @@
+/** Which queue a password verification waits in (SPEC "Trusted devices" rule 5). */
+export type Lane = "trusted" | "untrusted";
+
+export interface PriorityGate {
+  /** Runs `task` when a place is free; queued trusted tasks always start before queued untrusted ones. */
+  run<T>(lane: Lane, task: () => Promise<T>): Promise<T>;
+  /** Tasks running and waiting, per lane (for tests and metrics). */
+  stats(): { readonly running: number; readonly waiting: Readonly<Record<Lane, number>> };
+}
+
+/**
+ * A small priority gate in front of the password hashing: at most `concurrency` tasks run at
+ * once (so the rest queue here, where we choose the order, rather than in libuv's FIFO thread
+ * pool); when a place frees up, the oldest trusted task goes first, then the oldest untrusted.
+ * A flood of untrusted guesses therefore lengthens only its own queue.
+ *
+ * @example
+ * const gate = createPriorityGate(2);
+ * await gate.run("trusted", () => verify(hash, password));
+ */
+export function createPriorityGate(concurrency: number): PriorityGate {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`priority gate: concurrency must be a positive integer, not ${concurrency}`);
+  const waiting: Record<Lane, (() => void)[]> = { trusted: [], untrusted: [] };
+  let running = 0;
+
+  function next(): void {
+    while (running < concurrency) {
+      const start = waiting.trusted.shift() ?? waiting.untrusted.shift();
+      if (start === undefined) return;
+      running += 1;
+      start();
+    }
+  }
+
+  return {
+    run<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        waiting[lane].push(() => {
+          let result: Promise<T>;
+          try {
+            result = task();
+          } catch (error) {
+            result = Promise.reject(error);
+          }
+          // The place is free before the caller resumes, so its next call sees it free.
+          const release = (): void => {
+            running -= 1;
+            next();
+          };
+          result.then((value) => { release(); resolve(value); }, (error: unknown) => { release(); reject(error); });
+        });
+        next();
+      });
+    },
+    stats: () => ({ running, waiting: { trusted: waiting.trusted.length, untrusted: waiting.untrusted.length } }),
+  };
+}

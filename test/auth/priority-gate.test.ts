@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { createArgon2Hasher, createPriorityGate, type Lane } from "../../src/auth/index.ts";
+
+/** A task that finishes only when the test says so, and records when it started. */
+function controlled(started: string[], name: string) {
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => { finish = resolve; });
+  return { task: async () => { started.push(name); await done; return name; }, finish: () => finish() };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("the hashing priority gate", () => {
+  it("runs at most `concurrency` tasks, and starts queued trusted ones before queued untrusted ones", async () => {
+    const gate = createPriorityGate(2);
+    const started: string[] = [];
+    const tasks = new Map<string, ReturnType<typeof controlled>>();
+    const results: Promise<string>[] = [];
+    const submit = (lane: Lane, name: string) => {
+      const c = controlled(started, name);
+      tasks.set(name, c);
+      results.push(gate.run(lane, c.task));
+    };
+    submit("untrusted", "u1");
+    submit("untrusted", "u2");
+    for (let i = 3; i <= 6; i++) submit("untrusted", `u${i}`);
+    submit("trusted", "t1");
+    submit("trusted", "t2");
+    await tick();
+    expect(started).toEqual(["u1", "u2"]);
+    expect(gate.stats()).toEqual({ running: 2, waiting: { trusted: 2, untrusted: 4 } });
+    // Each freed place goes to the oldest trusted task while there is one, though the untrusted came first.
+    tasks.get("u1")!.finish();
+    await tick();
+    expect(started).toEqual(["u1", "u2", "t1"]);
+    tasks.get("u2")!.finish();
+    await tick();
+    expect(started).toEqual(["u1", "u2", "t1", "t2"]);
+    tasks.get("t1")!.finish();
+    await tick();
+    expect(started).toEqual(["u1", "u2", "t1", "t2", "u3"]);
+    // A trusted task arriving behind a queue of untrusted ones still goes next.
+    submit("trusted", "t3");
+    tasks.get("t2")!.finish();
+    await tick();
+    expect(started.slice(-1)).toEqual(["t3"]);
+    for (const name of ["u3", "t3", "u4", "u5", "u6"]) {
+      tasks.get(name)!.finish();
+      await tick();
+    }
+    expect(started).toEqual(["u1", "u2", "t1", "t2", "u3", "t3", "u4", "u5", "u6"]);
+    expect(await Promise.all(results)).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "t1", "t2", "t3"]);
+    expect(gate.stats()).toEqual({ running: 0, waiting: { trusted: 0, untrusted: 0 } });
+  });
+
+  it("a failing task frees its place and rejects only its own caller", async () => {
+    const gate = createPriorityGate(1);
+    const failing = gate.run("untrusted", async () => { throw new Error("boom"); });
+    const throwing = gate.run("untrusted", () => { throw new Error("sync boom"); });
+    const next = gate.run("untrusted", async () => "ok");
+    await expect(failing).rejects.toThrow("boom");
+    await expect(throwing).rejects.toThrow("sync boom");
+    expect(await next).toBe("ok");
+    expect(() => createPriorityGate(0)).toThrow(/positive integer/);
+  });
+
+  it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {
+    const hasher = await createArgon2Hasher({ concurrency: 1 });
+    const stored = await hasher.hash("correct horse");
+    const order: string[] = [];
+    const untrusted = Array.from({ length: 6 }, (_, i) =>
+      hasher.verify(stored, "wrong guess").then((ok) => { order.push(`u${i}:${ok}`); }));
+    const trusted = hasher.verify(stored, "correct horse", { lane: "trusted" }).then((ok) => { order.push(`t:${ok}`); });
+    await Promise.all([...untrusted, trusted]);
+    // Only the untrusted check already running when it arrived finished before it.
+    expect(order[0]).toBe("u0:false");
+    expect(order[1]).toBe("t:true");
+    expect(order).toHaveLength(7);
+  });
+});
