@@ -34,6 +34,10 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly mailFrom: string;
   readonly notifyMaxPerHour: number;
+  /** Requested password-reset mails per user per hour: their own budget, never the security one. */
+  readonly resetMaxPerHour: number;
+  /** Mail the user when a sign-in comes from a device that was not trusted. */
+  readonly notifyNewDevice: boolean;
   readonly warnBeforeLock: boolean;
   readonly logLevel: LogLevel;
   /** Failed attempts (and forgot requests) one client may make per minute before 429; 0 = unlimited. */
@@ -67,6 +71,8 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_LOGIN_FAILURE_MESSAGE: DEFAULT_LOGIN_FAILURE_MESSAGE,
   DEADBOLT_MAIL_FROM: "deadbolt@localhost",
   DEADBOLT_NOTIFY_MAX_PER_HOUR: "3",
+  DEADBOLT_RESET_MAX_PER_HOUR: "3",
+  DEADBOLT_NOTIFY_NEW_DEVICE: "true",
   DEADBOLT_WARN_BEFORE_LOCK: "false",
   DEADBOLT_LOG_LEVEL: "info",
   DEADBOLT_THROTTLE_PER_MINUTE: "600",
@@ -219,6 +225,8 @@ export function loadConfig(env: Env): Config {
     smtpUrl,
     mailFrom: read(env, "DEADBOLT_MAIL_FROM").trim(),
     notifyMaxPerHour: integer(env, "DEADBOLT_NOTIFY_MAX_PER_HOUR", 0, 1000),
+    resetMaxPerHour: integer(env, "DEADBOLT_RESET_MAX_PER_HOUR", 0, 1000),
+    notifyNewDevice: boolean(env, "DEADBOLT_NOTIFY_NEW_DEVICE"),
     warnBeforeLock: boolean(env, "DEADBOLT_WARN_BEFORE_LOCK"),
     logLevel: oneOf(env, "DEADBOLT_LOG_LEVEL",
       ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),

@@ -70,6 +70,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
         publicUrl: config.publicUrl,
         warnBeforeLock: config.warnBeforeLock,
         maxPerHour: config.notifyMaxPerHour,
+        resetMaxPerHour: config.resetMaxPerHour,
+        newDevice: config.notifyNewDevice,
         signal: createOutboxSignal(),
       },
     };

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { passwordChangedNotice, type ChangeActor } from "../notify/notices.ts";
 import { disable, enable, settle, statusOf, unlock } from "../lockout/index.ts";
 import {
   countOtherActiveAdmins, deleteUserChallenges, deleteUserSessions, findUserByEmail, insertUser, normalizeEmail, type UserRow,
@@ -39,6 +40,12 @@ function byWords(actor: Actor): string {
 }
 
 /** An administrator's unlock or enable is mailed to the user; their own token or reset is not. */
+/** The actor as the user's notice names it. */
+function changeActorOf(actor: Actor): ChangeActor {
+  if (actor.by === "admin") return { by: "admin", actorEmail: actor.email ?? null };
+  return actor.by === "token" || actor.by === "password_reset" ? { by: "token" } : { by: "cli" };
+}
+
 function restoredBy(actor: Actor): boolean {
   return actor.by === "admin" || actor.by === "cli";
 }
@@ -149,7 +156,8 @@ export async function resetPassword(
         `account unlocked by a password reset (was locked until ${isoSeconds(current.lockedUntil ?? now)})`,
         { by: "password_reset", wasLocked }));
     }
-    return { state: unlock(state, ctx.policy, now), events, extra: { password_hash: passwordHash } };
+    const notices = [passwordChangedNotice(row, changeActorOf(actor), { client: actor.client, now, version: row.version })];
+    return { state: unlock(state, ctx.policy, now), events, extra: { password_hash: passwordHash }, notices };
   });
   if (result.ok) {
     // A new password ends every session and every sign-in half-way through the second factor.

@@ -1,6 +1,6 @@
 import {
-  compareAndSetLockout, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
-  type EnqueueOutcome, type LockoutWrite, type Notice, type SecurityEvent, type UserRow,
+  budgetOf, compareAndSetLockout, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
+  type EnqueueOptions, type EnqueueOutcome, type LockoutWrite, type Notice, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
 import { sql } from "kysely";
 import type { LockoutState } from "../lockout/index.ts";
@@ -34,7 +34,7 @@ export async function applyLockoutWrite(
     if (endsSessions) await deleteUserSessions(trx, row.id);
     // A lock or disable ends every pending second-factor challenge, so guessing cannot resume.
     if (endsSessions || newlyLocked) await deleteUserChallenges(trx, row.id);
-    outcomes = await enqueueNotices(trx, ctx.database.dialect, notices, { now: change.now, maxPerHour: ctx.notify.maxPerHour });
+    outcomes = await enqueueNotices(trx, ctx.database.dialect, notices, noticeLimits(ctx, change.now));
     return true;
   });
   if (written) {
@@ -44,12 +44,28 @@ export async function applyLockoutWrite(
   return written;
 }
 
+/** The budgets notices are queued under (SPEC "E-mail"). */
+export function noticeLimits(ctx: AuthContext, now: number): EnqueueOptions {
+  return { now, maxPerHour: ctx.notify.maxPerHour, resetMaxPerHour: ctx.notify.resetMaxPerHour };
+}
+
+/**
+ * Queues notices in a transaction of their own, for facts already committed (a completed
+ * sign-in): the mail follows the fact, it does not decide it.
+ */
+export async function queueNotices(ctx: AuthContext, notices: readonly Notice[]): Promise<void> {
+  if (notices.length === 0) return;
+  const now = ctx.now();
+  const outcomes = await ctx.database.db.transaction().execute((trx) => enqueueNotices(trx, ctx.database.dialect, notices, noticeLimits(ctx, now)));
+  reportQueued(ctx, notices, outcomes);
+}
+
 /** After commit: wakes the local dispatcher, and says which mails the hourly cap held back. */
 export function reportQueued(ctx: AuthContext, notices: readonly Notice[], outcomes: readonly EnqueueOutcome[]): void {
   notices.forEach((notice, i) => {
     if (outcomes[i] === "suppressed") {
       ctx.log.warn({ kind: notice.kind, userId: notice.userId, to: notice.to },
-        `security e-mail ${notice.kind} to ${notice.to} not sent: DEADBOLT_NOTIFY_MAX_PER_HOUR reached`);
+        `e-mail ${notice.kind} to ${notice.to} not sent: ${budgetOf(notice.kind) === "reset" ? "DEADBOLT_RESET_MAX_PER_HOUR" : "DEADBOLT_NOTIFY_MAX_PER_HOUR"} reached`);
     }
   });
   if (outcomes.includes("queued")) ctx.notify.signal.wake();

@@ -34,6 +34,10 @@ export interface NotifySettings {
   readonly warnBeforeLock: boolean;
   /** DEADBOLT_NOTIFY_MAX_PER_HOUR: security e-mails per user per hour; 0 = no limit. */
   readonly maxPerHour: number;
+  /** DEADBOLT_RESET_MAX_PER_HOUR: requested reset mails per user per hour, a budget of their own; 0 = no limit. */
+  readonly resetMaxPerHour: number;
+  /** DEADBOLT_NOTIFY_NEW_DEVICE: mail the user when a sign-in comes from a device that was not trusted. */
+  readonly newDevice: boolean;
   /** Woken after notices are committed, so this process's dispatcher sends them at once. */
   readonly signal: OutboxSignal;
   /**

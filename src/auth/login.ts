@@ -1,4 +1,6 @@
 import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } from "../store/index.ts";
+import { newDeviceNotice } from "../notify/notices.ts";
+import { queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
@@ -26,6 +28,11 @@ export interface LoginRequest {
   readonly client: Client;
   /** `trusted` when the attempt presents a device the user trusts: its verification goes ahead of untrusted ones. */
   readonly lane?: Lane;
+  /**
+   * Whether the attempt presented a device the user trusts. `false` mails a new-device notice
+   * when the sign-in completes (DEADBOLT_NOTIFY_NEW_DEVICE); left out, nothing is known and nothing is mailed.
+   */
+  readonly deviceTrusted?: boolean;
 }
 
 /** An imported bcrypt or argon2i hash becomes deadbolt's argon2id once the password is known. */
@@ -73,6 +80,9 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
         return { kind: "mfa_required", user: result.user, mfaToken: await issueMfaChallenge(ctx, result.user, request.client) };
       }
       ctx.metrics.loginOutcome("succeeded");
+      if (request.deviceTrusted === false && ctx.notify.newDevice) {
+        await queueNotices(ctx, [newDeviceNotice(result.user, { client: request.client, now: ctx.now() }, ctx.randomBytes(9).toString("base64url"))]);
+      }
       return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client) };
     case "failed":
       ctx.metrics.loginOutcome("wrong_password");

@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import {
-  consumeChallenge, consumeTotpStep, findChallengeUser, findUserById, insertChallenge, replaceRecoveryCodes,
+  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, findChallengeUser, findUserById, insertChallenge, replaceRecoveryCodes,
   useRecoveryCode, type UserRow,
 } from "../store/index.ts";
-import { mutateAccount } from "./apply.ts";
+import { mfaChangedNotice, newDeviceNotice, recoveryCodeNotice } from "../notify/notices.ts";
+import { mutateAccount, queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
 import { eventFor } from "./record.ts";
@@ -65,6 +66,7 @@ export async function confirmTotp(ctx: AuthContext, user: UserRow, code: string,
       state,
       extra: { totp_secret: row.totp_pending_secret, totp_pending_secret: null, totp_last_step: step, mfa_enabled: 1 },
       events: [eventFor("mfa.enabled", { user: row }, client, now, "two-factor authentication (TOTP) enabled", { method: "totp" })],
+      notices: [mfaChangedNotice(row, true, { by: "user" }, { client, now, version: row.version })],
     };
   });
   if (!result.ok) return "invalid_code";
@@ -86,6 +88,7 @@ export async function disableTotp(ctx: AuthContext, user: UserRow, password: str
     state,
     extra: { totp_secret: null, totp_pending_secret: null, totp_last_step: null, mfa_enabled: 0 },
     events: [eventFor("mfa.disabled", { user: row }, client, now, "two-factor authentication (TOTP) disabled by the user", { method: "totp" })],
+    notices: [mfaChangedNotice(row, false, { by: "user" }, { client, now, version: row.version })],
   }));
   if (!result.ok) return "refused";
   await replaceRecoveryCodes(ctx.database.db, user.id, [], ctx.now());
@@ -102,14 +105,27 @@ export async function issueMfaChallenge(ctx: AuthContext, user: UserRow, client:
   return token;
 }
 
-async function checkCode(ctx: AuthContext, row: UserRow, code: string): Promise<boolean> {
+async function checkCode(ctx: AuthContext, row: UserRow, code: string): Promise<"totp" | "recovery_code" | null> {
   const normalized = code.replace(/\s+/g, "");
   if (/^\d{6}$/.test(normalized)) {
-    if (row.totp_secret === null) return false;
+    if (row.totp_secret === null) return null;
     const step = matchTotp(open(ctx.secretKey, row.totp_secret, row.id), normalized, ctx.now(), row.totp_last_step);
-    return step !== null && (await consumeTotpStep(ctx.database.db, row.id, step));
+    return step !== null && (await consumeTotpStep(ctx.database.db, row.id, step)) ? "totp" : null;
   }
-  return useRecoveryCode(ctx.database.db, row.id, recoveryHash(normalized), ctx.now());
+  return (await useRecoveryCode(ctx.database.db, row.id, recoveryHash(normalized), ctx.now())) ? "recovery_code" : null;
+}
+
+/** After a completed second-factor login: a recovery code's notice, and a new device's. */
+async function signInNotices(ctx: AuthContext, user: UserRow, client: Client, used: "totp" | "recovery_code" | null, deviceTrusted: boolean | undefined): Promise<void> {
+  const now = ctx.now();
+  const nonce = () => ctx.randomBytes(9).toString("base64url");
+  const notices = [];
+  if (used === "recovery_code") {
+    const remaining = await countUnusedRecoveryCodes(ctx.database.db, user.id);
+    notices.push(recoveryCodeNotice(user, { client, now, remaining }, nonce()));
+  }
+  if (deviceTrusted === false && ctx.notify.newDevice) notices.push(newDeviceNotice(user, { client, now }, nonce()));
+  await queueNotices(ctx, notices);
 }
 
 export type MfaLoginResult =
@@ -121,19 +137,29 @@ export type MfaLoginResult =
  * counter through the same guard as passwords; a lock or disable invalidates the token.
  */
 export async function completeMfaLogin(
-  ctx: AuthContext, input: { mfaToken: string; code: string; client: Client },
+  ctx: AuthContext,
+  input: {
+    mfaToken: string; code: string; client: Client;
+    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. */
+    deviceTrusted?: boolean;
+  },
 ): Promise<MfaLoginResult> {
   const tokenHash = hashToken(input.mfaToken);
   const userId = await findChallengeUser(ctx.database.db, tokenHash, ctx.now());
   const user = userId === null ? undefined : await findUserById(ctx.database.db, userId);
   if (!user) return { kind: "failed", reason: "invalid_token", user: null };
+  let used: "totp" | "recovery_code" | null = null;
   const result = await guardSecret(ctx, {
     userId: user.id, factor: "mfa", client: input.client, via: "mfa", onSuccess: "complete_login",
     // The challenge is spent only by a correct code, so a typo does not force a new password entry.
-    verify: async (row) => (await checkCode(ctx, row, input.code)) && (await consumeChallenge(ctx.database.db, tokenHash, ctx.now())),
+    verify: async (row) => {
+      used = await checkCode(ctx, row, input.code);
+      return used !== null && (await consumeChallenge(ctx.database.db, tokenHash, ctx.now()));
+    },
   });
   switch (result.kind) {
     case "verified":
+      await signInNotices(ctx, result.user, input.client, used, input.deviceTrusted);
       return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, input.client) };
     case "failed":
       return { kind: "failed", reason: "mfa_invalid", user: result.user };

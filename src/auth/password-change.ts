@@ -1,4 +1,5 @@
 import { deleteUserChallenges, deleteUserSessions, type UserRow } from "../store/index.ts";
+import { passwordChangedNotice } from "../notify/notices.ts";
 import { mutateAccount } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
@@ -39,6 +40,7 @@ export async function changePassword(
     state,
     extra: { password_hash: passwordHash },
     events: [eventFor("password.changed", { user: row }, client, now, "password changed by the user; other sessions ended", {})],
+    notices: [passwordChangedNotice(row, { by: "user" }, { client, now, version: row.version })],
   }));
   if (!changed.ok) return { kind: "refused" };
   await deleteUserSessions(ctx.database.db, session.user.id, { keep: session.tokenHash });

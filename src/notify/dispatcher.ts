@@ -54,6 +54,10 @@ const KIND_WORDS: Record<NoticeKind, string> = {
   account_restored: "account restored notice",
   password_reset: "password reset",
   admin_alert: "admin alert",
+  new_device_sign_in: "new device sign-in notice",
+  password_changed: "password changed notice",
+  mfa_changed: "two-step verification notice",
+  recovery_code_used: "recovery code notice",
 };
 
 /** Delay before attempt `attempts + 1`: exponential, capped, with "equal jitter". */

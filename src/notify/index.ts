@@ -1,8 +1,10 @@
 export type { Dispatcher, DispatcherOptions } from "./dispatcher.ts";
 export { LEASE_MS, MAX_ATTEMPTS, retryDelay, startDispatcher } from "./dispatcher.ts";
 export { isTokenShaped, RESET_TOKEN_TTL_MS, UNLOCK_TOKEN_MAX_TTL_MS } from "./links.ts";
-export type { EffectNoticeContext, NoticeClient, NoticeSubject } from "./notices.ts";
-export { effectNotices, resetNotice, restoredNotice } from "./notices.ts";
+export type { ChangeActor, EffectNoticeContext, NoticeClient, NoticeSubject } from "./notices.ts";
+export {
+  effectNotices, mfaChangedNotice, newDeviceNotice, passwordChangedNotice, recoveryCodeNotice, resetNotice, restoredNotice,
+} from "./notices.ts";
 export type { RedeemResetResult, RedeemUnlockResult } from "./recovery.ts";
 export { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordReset } from "./recovery.ts";
 export type { MailLinks, RenderedMail, RenderInput } from "./render.ts";

@@ -95,3 +95,63 @@ export function resetNotice(subject: NoticeSubject, context: { client: NoticeCli
     payload: origin(context),
   };
 }
+
+/** Who made a change the user is told about: the user, a mailed link, an admin, or the CLI. */
+export interface ChangeActor {
+  readonly by: "user" | "token" | "admin" | "cli";
+  /** The acting admin's e-mail, when there is one. */
+  readonly actorEmail?: string | null;
+}
+
+interface ChangeContext {
+  readonly client: NoticeClient;
+  readonly now: number;
+  /** The row version the change was decided on: one change, one notice. */
+  readonly version: number;
+}
+
+/** "Your password was changed" (by the user) or "… was reset" (mailed link, admin or CLI). */
+export function passwordChangedNotice(subject: NoticeSubject, actor: ChangeActor, context: ChangeContext): Notice {
+  return {
+    kind: "password_changed",
+    dedupeKey: `password:${subject.id}:${context.version}`,
+    userId: subject.id,
+    to: subject.email,
+    payload: { action: actor.by === "user" ? "changed" : "reset", by: actor.by, actorEmail: actor.actorEmail ?? null, ...origin(context) },
+  };
+}
+
+/** Two-step verification turned on or off, by the user or an admin. */
+export function mfaChangedNotice(subject: NoticeSubject, enabled: boolean, actor: ChangeActor, context: ChangeContext): Notice {
+  return {
+    kind: "mfa_changed",
+    dedupeKey: `mfa:${subject.id}:${context.version}`,
+    userId: subject.id,
+    to: subject.email,
+    payload: { action: enabled ? "on" : "off", by: actor.by, actorEmail: actor.actorEmail ?? null, ...origin(context) },
+  };
+}
+
+/** A recovery code was spent to sign in; says how many are left. `nonce` makes each use its own notice. */
+export function recoveryCodeNotice(
+  subject: NoticeSubject, context: { client: NoticeClient; now: number; remaining: number }, nonce: string,
+): Notice {
+  return {
+    kind: "recovery_code_used",
+    dedupeKey: `recovery:${subject.id}:${nonce}`,
+    userId: subject.id,
+    to: subject.email,
+    payload: { remaining: context.remaining, ...origin(context) },
+  };
+}
+
+/** A sign-in from a device that was not trusted (DEADBOLT_NOTIFY_NEW_DEVICE). */
+export function newDeviceNotice(subject: NoticeSubject, context: { client: NoticeClient; now: number }, nonce: string): Notice {
+  return {
+    kind: "new_device_sign_in",
+    dedupeKey: `device:${subject.id}:${nonce}`,
+    userId: subject.id,
+    to: subject.email,
+    payload: origin(context),
+  };
+}

@@ -1,4 +1,4 @@
-import { reportQueued } from "../auth/apply.ts";
+import { noticeLimits, reportQueued } from "../auth/apply.ts";
 import { isValidEmail, resetPassword, unlockUser } from "../auth/accounts.ts";
 import type { AuthContext, Client } from "../auth/context.ts";
 import { passwordProblem } from "../auth/password.ts";
@@ -29,11 +29,11 @@ export async function requestPasswordReset(ctx: AuthContext, email: string, clie
   }
   const notice = resetNotice(user, { client, now }, ctx.randomBytes(12).toString("base64url"));
   const { events, outcomes } = await ctx.database.db.transaction().execute(async (trx) => {
-    const outcomes = await enqueueNotices(trx, ctx.database.dialect, [notice], { now, maxPerHour: ctx.notify.maxPerHour });
+    const outcomes = await enqueueNotices(trx, ctx.database.dialect, [notice], noticeLimits(ctx, now));
     const queued = outcomes[0] === "queued";
     const events = [eventFor("password.reset_requested", { user }, client, now, queued
       ? "password reset requested; a reset link is being mailed"
-      : "password reset requested; no mail sent: DEADBOLT_NOTIFY_MAX_PER_HOUR reached", { known: true, mailed: queued })];
+      : "password reset requested; no mail sent: DEADBOLT_RESET_MAX_PER_HOUR reached", { known: true, mailed: queued })];
     await insertEvents(trx, events);
     return { events, outcomes };
   });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Eta } from "eta";
 import type { NoticeKind } from "../store/index.ts";
+import { describeUserAgent } from "../user-agent.ts";
 
 const TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
 
@@ -50,6 +51,8 @@ function time(payload: Readonly<Record<string, unknown>>, name: string): string 
 }
 
 function byWords(by: string | null, actorEmail: string | null): string {
+  if (by === "user") return "by you (signed in)";
+  if (by === "token") return "with a password-reset link mailed to you";
   if (by === "cli") return "by an administrator from the command line";
   return actorEmail === null ? "by an administrator" : `by the administrator ${actorEmail}`;
 }
@@ -73,6 +76,10 @@ function viewOf(input: RenderInput): Record<string, unknown> {
     at: time(payload, "at"),
     ip: field(payload, "ip") ?? "unknown",
     userAgent: field(payload, "userAgent") ?? "unknown",
+    // Browser and OS in words ("Firefox 133 on Windows 10"), as pages and events show them.
+    device: describeUserAgent(field(payload, "userAgent")),
+    remaining: count(payload, "remaining"),
+    by: field(payload, "by"),
     factor,
     factorWords: factor === "mfa" ? "two-step verification" : "password",
     failedAttempts: count(payload, "failedAttempts"),
@@ -98,6 +105,10 @@ function subjectOf(kind: NoticeKind, view: Record<string, unknown>): string {
     case "account_restored": return `Your account was ${String(view.action)}`;
     case "password_reset": return "Reset your password";
     case "admin_alert": return `Admin account ${String(view.subjectEmail)} ${String(view.alertWhat)}`;
+    case "new_device_sign_in": return `New sign-in to your account from ${String(view.device)}`;
+    case "password_changed": return `Your password was ${String(view.action)}`;
+    case "mfa_changed": return `Two-step verification was turned ${String(view.action)}`;
+    case "recovery_code_used": return `A recovery code was used to sign in (${String(view.remaining)} left)`;
   }
 }
 

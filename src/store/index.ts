@@ -21,9 +21,9 @@ export {
 } from "./mfa.ts";
 export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, TopSearch, UserCounts } from "./stats.ts";
 export { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } from "./stats.ts";
-export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, Notice, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
+export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, Notice, NoticeBudget, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
 export {
-  claimDueNotices, enqueueNotices, listNotices, markNoticeFailed, markNoticeSent, NOTICE_KINDS, otherActiveAdmins,
+  budgetOf, claimDueNotices, enqueueNotices, listNotices, markNoticeFailed, markNoticeSent, NOTICE_KINDS, otherActiveAdmins,
   releaseNotices,
 } from "./outbox.ts";
 export type { NewToken, TokenKind } from "./tokens.ts";

@@ -1,15 +1,30 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import type { Dialect } from "./dialect.ts";
+import { insertEvents, type SecurityEvent } from "./events.ts";
 import type { OutboxTable, Schema } from "./schema.ts";
 
 type Db = Kysely<Schema>;
 
 export type NoticeKind =
-  | "lock_notice" | "lock_warning" | "disabled_notice" | "account_restored" | "password_reset" | "admin_alert";
+  | "lock_notice" | "lock_warning" | "disabled_notice" | "account_restored" | "password_reset" | "admin_alert"
+  | "new_device_sign_in" | "password_changed" | "mfa_changed" | "recovery_code_used";
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
   "lock_notice", "lock_warning", "disabled_notice", "account_restored", "password_reset", "admin_alert",
+  "new_device_sign_in", "password_changed", "mfa_changed", "recovery_code_used",
 ];
+
+/**
+ * Which hourly budget a kind counts against. Requested reset mails have their own, so that
+ * nobody can use up a user's security budget (and silence the lock notice) by asking for resets.
+ */
+export type NoticeBudget = "security" | "reset";
+
+export function budgetOf(kind: NoticeKind): NoticeBudget {
+  return kind === "password_reset" ? "reset" : "security";
+}
+
+const RESET_KINDS: readonly NoticeKind[] = NOTICE_KINDS.filter((k) => budgetOf(k) === "reset");
 
 export type OutboxStatus = "pending" | "sent" | "failed" | "suppressed";
 
@@ -28,8 +43,24 @@ export type OutboxRow = Selectable<OutboxTable>;
 
 export interface EnqueueOptions {
   readonly now: number;
-  /** Security e-mails per recipient per hour; 0 = no limit. */
+  /** DEADBOLT_NOTIFY_MAX_PER_HOUR: security e-mails per recipient per hour; 0 = no limit. */
   readonly maxPerHour: number;
+  /** DEADBOLT_RESET_MAX_PER_HOUR: requested reset mails per recipient per hour; 0 = no limit. */
+  readonly resetMaxPerHour: number;
+}
+
+const BUDGET_VARIABLE: Readonly<Record<NoticeBudget, string>> = {
+  security: "DEADBOLT_NOTIFY_MAX_PER_HOUR",
+  reset: "DEADBOLT_RESET_MAX_PER_HOUR",
+};
+
+/** `notification.suppressed`: the words an admin reads in the event log. */
+function suppressedEvent(notice: Notice, budget: NoticeBudget, limit: number, outboxId: number, now: number): SecurityEvent {
+  return {
+    type: "notification.suppressed", at: now, userId: notice.userId, email: notice.to, ip: null, userAgent: null,
+    message: `${notice.kind} mail to ${notice.to} not sent: ${BUDGET_VARIABLE[budget]} (${limit} an hour) reached`,
+    details: { kind: notice.kind, budget, limit, variable: BUDGET_VARIABLE[budget], outboxId },
+  };
 }
 
 export type EnqueueOutcome = "queued" | "suppressed" | "duplicate";
@@ -37,8 +68,9 @@ export type EnqueueOutcome = "queued" | "suppressed" | "duplicate";
 export const HOUR_MS = 3_600_000;
 
 /**
- * Queues notices inside the caller's transaction. A notice over the recipient's hourly cap is
- * stored as `suppressed` (kept for the audit trail, never sent). On PostgreSQL a per-recipient
+ * Queues notices inside the caller's transaction. A notice over its budget's hourly cap for the
+ * recipient is stored as `suppressed` (kept for the audit trail, never sent) and recorded as a
+ * `notification.suppressed` event in the same transaction. On PostgreSQL a per-recipient
  * advisory lock, taken in a fixed order, serializes the count-and-insert of concurrent
  * transactions; on SQLite the insert takes the database's write lock before the count.
  */
@@ -73,9 +105,12 @@ export async function enqueueNotices(
       outcomes.push("duplicate");
       continue;
     }
-    if (options.maxPerHour > 0 && (await countRecent(trx, notice.userId, options.now)) > options.maxPerHour) {
-      await trx.updateTable("outbox").set({ status: "suppressed", last_error: "hourly limit reached" })
+    const budget = budgetOf(notice.kind);
+    const limit = budget === "reset" ? options.resetMaxPerHour : options.maxPerHour;
+    if (limit > 0 && (await countRecent(trx, notice.userId, budget, options.now)) > limit) {
+      await trx.updateTable("outbox").set({ status: "suppressed", last_error: `${BUDGET_VARIABLE[budget]} reached` })
         .where("id", "=", inserted.id).execute();
+      await insertEvents(trx, [suppressedEvent(notice, budget, limit, inserted.id, options.now)]);
       outcomes.push("suppressed");
       continue;
     }
@@ -84,10 +119,11 @@ export async function enqueueNotices(
   return outcomes;
 }
 
-/** Mails counted by the cap: queued in the last hour and not suppressed (this one included). */
-async function countRecent(db: Db, userId: string, now: number): Promise<number> {
+/** Mails of one budget counted by its cap: queued in the last hour and not suppressed (this one included). */
+async function countRecent(db: Db, userId: string, budget: NoticeBudget, now: number): Promise<number> {
   const row = await db.selectFrom("outbox").select((eb) => eb.fn.countAll<number>().as("n"))
     .where("user_id", "=", userId)
+    .where("kind", budget === "reset" ? "in" : "not in", RESET_KINDS)
     .where("created_at", ">", now - HOUR_MS)
     .where("status", "<>", "suppressed")
     .executeTakeFirstOrThrow();

@@ -46,6 +46,7 @@ export async function createHarness(dialect: "sqlite" | "postgres", options: Har
       DEADBOLT_LOCKOUT_THRESHOLD: String(THRESHOLD),
       DEADBOLT_ADMIN_LOCKOUT_THRESHOLD: String(THRESHOLD),
       DEADBOLT_NOTIFY_MAX_PER_HOUR: "10",
+      DEADBOLT_RESET_MAX_PER_HOUR: "10",
       ...options.env,
     },
   });

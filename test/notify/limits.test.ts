@@ -15,8 +15,8 @@ describe.each(DIALECTS)("hourly cap and warning before the lock (%s)", (dialect)
     }
   }
 
-  it("sends at most DEADBOLT_NOTIFY_MAX_PER_HOUR mails per user per hour; the rest are kept as suppressed", async () => {
-    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "3" } });
+  it("sends at most DEADBOLT_RESET_MAX_PER_HOUR reset mails per user per hour; the rest are kept as suppressed", async () => {
+    h = await createHarness(dialect, { env: { DEADBOLT_RESET_MAX_PER_HOUR: "3", DEADBOLT_NOTIFY_MAX_PER_HOUR: "1" } });
     await h.t.createUser(USER, PASSWORD);
     await h.t.createUser("frank@example.com", PASSWORD);
     await forgot(USER, 5);
@@ -27,6 +27,12 @@ describe.each(DIALECTS)("hourly cap and warning before the lock (%s)", (dialect)
     expect((await outbox(h.t, USER)).map((r) => r.status)).toEqual(["sent", "sent", "sent", "suppressed", "suppressed"]);
     const requested = await events(h.t, { type: "password.reset_requested", email: USER });
     expect(requested.map((e) => e.details.mailed)).toEqual([true, true, true, false, false]);
+    // Every held-back mail is in the event log, saying which budget held it.
+    const suppressed = await events(h.t, { type: "notification.suppressed", email: USER });
+    expect(suppressed.map((e) => [e.details.kind, e.details.budget, e.details.limit])).toEqual([
+      ["password_reset", "reset", 3], ["password_reset", "reset", 3],
+    ]);
+    expect(suppressed[0]!.message).toBe(`password_reset mail to ${USER} not sent: DEADBOLT_RESET_MAX_PER_HOUR (3 an hour) reached`);
 
     h.t.clock.advance(60 * MINUTE - 1);
     await forgot(USER, 1);
@@ -38,7 +44,7 @@ describe.each(DIALECTS)("hourly cap and warning before the lock (%s)", (dialect)
   });
 
   it("concurrent requests cannot overrun the cap", async () => {
-    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "3" } });
+    h = await createHarness(dialect, { env: { DEADBOLT_RESET_MAX_PER_HOUR: "3" } });
     await h.t.createUser(USER, PASSWORD);
     const answers = await Promise.all(Array.from({ length: 12 }, () => postJson(h.t, "/api/auth/password/forgot", { email: USER })));
     expect(answers.every((a) => a.statusCode === 202)).toBe(true);
@@ -47,18 +53,24 @@ describe.each(DIALECTS)("hourly cap and warning before the lock (%s)", (dialect)
     expect(statuses.filter((s) => s === "suppressed")).toHaveLength(9);
   });
 
-  it("the lock notice counts toward the cap", async () => {
-    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "2" } });
+  it("security notices count toward DEADBOLT_NOTIFY_MAX_PER_HOUR, reset mails toward their own budget", async () => {
+    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "1", DEADBOLT_RESET_MAX_PER_HOUR: "1" } });
     await h.t.createUser(USER, PASSWORD);
-    await failLogins(h.t, USER, THRESHOLD);
     await forgot(USER, 2);
+    await failLogins(h.t, USER, THRESHOLD);
+    // A second lock episode within the hour: its notice is over the security budget.
+    h.t.clock.advance(16 * MINUTE);
+    await failLogins(h.t, USER, THRESHOLD);
     await h.drain();
     expect((await outbox(h.t, USER)).map((r) => `${r.kind}:${r.status}`))
-      .toEqual(["lock_notice:sent", "password_reset:sent", "password_reset:suppressed"]);
+      .toEqual(["password_reset:sent", "password_reset:suppressed", "lock_notice:sent", "lock_notice:suppressed"]);
+    const suppressed = await events(h.t, { type: "notification.suppressed", email: USER });
+    expect(suppressed.map((e) => `${String(e.details.kind)}:${String(e.details.variable)}`))
+      .toEqual(["password_reset:DEADBOLT_RESET_MAX_PER_HOUR", "lock_notice:DEADBOLT_NOTIFY_MAX_PER_HOUR"]);
   });
 
-  it("DEADBOLT_NOTIFY_MAX_PER_HOUR=0 means no limit", async () => {
-    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "0" } });
+  it("DEADBOLT_NOTIFY_MAX_PER_HOUR=0 and DEADBOLT_RESET_MAX_PER_HOUR=0 mean no limit", async () => {
+    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "0", DEADBOLT_RESET_MAX_PER_HOUR: "0" } });
     await h.t.createUser(USER, PASSWORD);
     await forgot(USER, 5);
     expect(await h.drain()).toBe(5);

@@ -69,7 +69,7 @@ describe.each(DIALECTS)("several dispatchers on one outbox (%s)", (dialect) => {
       kind: "password_reset" as const, dedupeKey: `test:${i}`, userId: user.id, to: user.email, payload: {},
     }));
     const db = a.t.auth.database;
-    const enqueue = () => db.db.transaction().execute((trx) => enqueueNotices(trx, db.dialect, notices, { now, maxPerHour: 0 }));
+    const enqueue = () => db.db.transaction().execute((trx) => enqueueNotices(trx, db.dialect, notices, { now, maxPerHour: 0, resetMaxPerHour: 0 }));
     expect(await enqueue()).toEqual(Array(20).fill("queued"));
     // The dedupe key makes a second enqueue of the same notices a no-op.
     expect(await enqueue()).toEqual(Array(20).fill("duplicate"));
