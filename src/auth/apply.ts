@@ -54,7 +54,7 @@ export function noticeLimits(ctx: AuthContext, now: number): EnqueueOptions {
  * sign-in): the mail follows the fact, it does not decide it.
  */
 export async function queueNotices(ctx: AuthContext, notices: readonly Notice[]): Promise<void> {
-  if (notices.length === 0) return;
+  if (notices.length === 0 || ctx.notify.delivery === "none") return;
   const now = ctx.now();
   const outcomes = await ctx.database.db.transaction().execute((trx) => enqueueNotices(trx, ctx.database.dialect, notices, noticeLimits(ctx, now)));
   reportQueued(ctx, notices, outcomes);

@@ -66,7 +66,10 @@ export function createLockout(options: LockoutOptions): Lockout {
     mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
     slotWaitMs: SLOT_WAIT_MS,
     instance,
-    notify: { publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, signal: createOutboxSignal(), delivery: "none" },
+    notify: {
+      publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, resetMaxPerHour: 0, newDevice: false,
+      signal: createOutboxSignal(), delivery: "none",
+    },
   };
   const migrated = migrate(database, { tablePrefix }).then(() => undefined);
   // Reported by the first call that awaits it, not as an unhandled rejection.
