@@ -4,7 +4,9 @@
  * of the same run; nothing is asserted.
  *
  * Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS per measurement (2), BENCH_CONCURRENCY
- * (32 HTTP clients), BENCH_BOOKKEEPING_ATTEMPTS (2000 per path), DEADBOLT_TEST_PG_URL.
+ * (32 HTTP clients), BENCH_BOOKKEEPING_ATTEMPTS (2000 per path), BENCH_FLOOD_SECONDS (10) and
+ * BENCH_FLOOD_PER_MINUTE (the flood server's DEADBOLT_THROTTLE_PER_MINUTE, 6), DEADBOLT_TEST_PG_URL;
+ * BENCH_ONLY=flood runs sections a and e only.
  */
 import { hash, verify } from "@node-rs/argon2";
 import { rmSync } from "node:fs";
@@ -15,6 +17,7 @@ import { createTestDatabase } from "../test/support/databases.ts";
 import { startServerProcess } from "../test/support/server-process.ts";
 import { measureBookkeeping, type BookkeepingResult } from "./bookkeeping.ts";
 import { prepareDeadbolt, THRESHOLD, WRONG_PER_USER } from "./deadbolt-setup.ts";
+import { floodScenario } from "./flood.ts";
 import { runLoad } from "./load.ts";
 import { bookkeepingTable, cpuTable, roundsTable, TARGET_RATIO, throughputTable, type Runs } from "./report.ts";
 import { measure, PASSWORD, scenarios, WRONG_PASSWORD, type LoadShape, type ScenarioKey } from "./scenarios.ts";
@@ -149,7 +152,15 @@ async function main(): Promise<void> {
   console.log(table([["concurrency", "verifies/s", "ms each"],
     ["1", fixed(rawOne), fixed(1000 / rawOne)], [String(saturating), fixed(rawMany), ""]]));
 
-  await httpRounds(storedHash, rawMany);
+  const onlyFlood = process.env.BENCH_ONLY === "flood";
+  if (!onlyFlood) await httpRounds(storedHash, rawMany);
+  // e. Trusted devices and throttling under a flood of guesses.
+  await floodScenario(storedHash, rawMany);
+  if (onlyFlood) {
+    console.log(`
+done in ${fixed((performance.now() - startedAt) / 1000)} s; ${loadAverage()}`);
+    return;
+  }
 
   // d. With the servers stopped.
   const sqlite = await bookkeepingOn("sqlite", storedHash);

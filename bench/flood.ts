@@ -1,0 +1,190 @@
+/**
+ * The flood scenario of `npm run bench`: untrusted clients from many loopback addresses send
+ * wrong passwords at 10× the machine's verification capacity while a few legitimate users sign
+ * in, with and without a trusted device. Reported as ratios to the same logins measured idle
+ * in the same run. Bounded: BENCH_FLOOD_SECONDS of flood (10), at most 10 × capacity × seconds
+ * requests, and a deadline for the answers still in flight.
+ */
+import http from "node:http";
+import { rmSync } from "node:fs";
+import { loadavg } from "node:os";
+import { startServerProcess } from "../test/support/server-process.ts";
+import { prepareDeadbolt } from "./deadbolt-setup.ts";
+import { verifications } from "./load.ts";
+import { PASSWORD, WRONG_PASSWORD } from "./scenarios.ts";
+import { fixed, percentile, table } from "./stats.ts";
+
+const ADDRESSES = 50;
+const LEGIT_USERS = 4;
+const IDLE_LOGINS = 20;
+const DRAIN_DEADLINE_MS = 60_000;
+const MAX_IN_FLIGHT = 2000;
+
+interface Answer {
+  readonly status: number;
+  readonly ms: number;
+  readonly deviceToken?: string;
+}
+
+function login(agent: http.Agent, base: URL, body: Record<string, string>): Promise<Answer> {
+  const payload = JSON.stringify(body);
+  const sent = performance.now();
+  return new Promise((resolve) => {
+    const request = http.request({
+      agent, host: base.hostname, port: base.port, path: "/api/auth/login", method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.once("end", () => {
+        const status = response.statusCode ?? 0;
+        let deviceToken: string | undefined;
+        if (status === 200) {
+          try {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { deviceToken?: unknown };
+            if (typeof parsed.deviceToken === "string") deviceToken = parsed.deviceToken;
+          } catch { /* not JSON: no device token */ }
+        }
+        resolve({ status, ms: performance.now() - sent, deviceToken });
+      });
+    });
+    // A refused connection is an answer too (status 0), so the bench never hangs on one.
+    request.once("error", () => resolve({ status: 0, ms: performance.now() - sent }));
+    request.end(payload);
+  });
+}
+
+interface LegitUser {
+  readonly email: string;
+  readonly deviceToken: string | null;
+}
+
+/** Sequential correct logins, one user after another; returns latencies of 200 answers (others counted). */
+async function legitLogins(agent: http.Agent, base: URL, users: readonly LegitUser[], count: number, trusted: boolean,
+  until: () => boolean = () => false): Promise<{ ms: number[]; failed: number }> {
+  const ms: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < count && !until(); i++) {
+    const user = users[i % users.length]!;
+    const body: Record<string, string> = { email: user.email, password: PASSWORD };
+    if (trusted && user.deviceToken) body.deviceToken = user.deviceToken;
+    const answer = await login(agent, base, body);
+    if (answer.status === 200) ms.push(answer.ms);
+    else failed += 1;
+  }
+  return { ms, failed };
+}
+
+function p(values: readonly number[], q: number): number {
+  return values.length === 0 ? Number.NaN : percentile(values, q);
+}
+
+/** One line per legitimate kind: idle and flood percentiles and their ratios. */
+function ratioRow(name: string, idle: readonly number[], flood: readonly number[], failed: number): string[] {
+  return [name, fixed(p(idle, 50)), fixed(p(idle, 95)), fixed(p(flood, 50)), fixed(p(flood, 95)),
+    fixed(p(flood, 50) / p(idle, 50), 2), fixed(p(flood, 95) / p(idle, 95), 2), `${flood.length}/${failed}`];
+}
+
+/**
+ * e. The flood. `capacity` is argon2 verifications per second measured in-process (section a);
+ * the flood offers 10 × capacity requests per second, round-robin over 127.0.0.2… .
+ */
+export async function floodScenario(storedHash: string, capacity: number): Promise<void> {
+  const seconds = Number(process.env.BENCH_FLOOD_SECONDS ?? 10);
+  const perMinute = Number(process.env.BENCH_FLOOD_PER_MINUTE ?? 6);
+  const rate = 10 * capacity;
+  const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers: 200, correctUsers: 2 * LEGIT_USERS });
+  const server = await startServerProcess({ env: { ...fixture.env, DEADBOLT_THROTTLE_PER_MINUTE: String(perMinute) } });
+  const base = new URL(server.url);
+  const legitAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const floodAgents = Array.from({ length: ADDRESSES }, (_, i) =>
+    new http.Agent({ keepAlive: true, maxSockets: 64, localAddress: `127.0.0.${i + 2}` } as http.AgentOptions));
+  try {
+    const emails = fixture.correctUsers.map((u) => u.email);
+    // Each trusted user signs in once so its client becomes a trusted device.
+    const trusted: LegitUser[] = [];
+    for (const email of emails.slice(0, LEGIT_USERS)) {
+      const first = await login(legitAgent, base, { email, password: PASSWORD });
+      trusted.push({ email, deviceToken: first.deviceToken ?? null });
+    }
+    const untrusted: LegitUser[] = emails.slice(LEGIT_USERS).map((email) => ({ email, deviceToken: null }));
+    const devices = trusted.every((u) => u.deviceToken !== null);
+
+    const idleTrusted = await legitLogins(legitAgent, base, trusted, IDLE_LOGINS, true);
+    const idleUntrusted = await legitLogins(legitAgent, base, untrusted, IDLE_LOGINS, false);
+
+    const before = (await verifications(server.url, "real")) + (await verifications(server.url, "dummy"));
+    const started = performance.now();
+    const floodEnds = started + seconds * 1000;
+    const refused: number[] = [];
+    const admittedMs: number[] = [];
+    let sent = 0;
+    let skipped = 0;
+    let inFlight = 0;
+    let other = 0;
+    const pending: Promise<void>[] = [];
+    const total = Math.round(rate * seconds);
+    // Open loop: requests leave on schedule whether or not earlier ones were answered.
+    const flood = (async () => {
+      while (sent + skipped < total && performance.now() < floodEnds) {
+        const due = started + ((sent + skipped) * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (inFlight >= MAX_IN_FLIGHT) {
+          skipped += 1;
+          continue;
+        }
+        const n = sent++;
+        inFlight += 1;
+        const target = fixture.wrongUsers[n % fixture.wrongUsers.length]!.email;
+        pending.push(login(floodAgents[n % ADDRESSES]!, base, { email: target, password: WRONG_PASSWORD }).then((answer) => {
+          inFlight -= 1;
+          if (answer.status === 429) refused.push(answer.ms);
+          else if (answer.status === 401) admittedMs.push(answer.ms);
+          else other += 1;
+        }));
+      }
+    })();
+    // The legitimate users start once the flood is established, and stop when it ends.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, seconds * 100)));
+    const floodOver = () => performance.now() >= floodEnds;
+    const [underTrusted, underUntrusted] = await Promise.all([
+      legitLogins(legitAgent, base, trusted, 10_000, true, floodOver),
+      legitLogins(legitAgent, base, untrusted, 10_000, false, floodOver),
+    ]);
+    await flood;
+    const floodSeconds = (performance.now() - started) / 1000;
+    const after = (await verifications(server.url, "real")) + (await verifications(server.url, "dummy"));
+    const drained = await Promise.race([
+      Promise.all(pending).then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), DRAIN_DEADLINE_MS)),
+    ]);
+
+    console.log(`\ne. flood: ${ADDRESSES} untrusted clients (127.0.0.2–127.0.0.${ADDRESSES + 1}) send wrong passwords at ` +
+      `${fixed(rate)} req/s (10 × ${fixed(capacity)} verifications/s, section a) for ${seconds} s; ` +
+      `DEADBOLT_THROTTLE_PER_MINUTE=${perMinute}; ${LEGIT_USERS} trusted + ${LEGIT_USERS} untrusted legitimate users sign in one at a time`);
+    if (!devices) {
+      console.log("  the server answered no deviceToken: trusted devices are not in this build, so the \"trusted\" row is a plain login");
+    }
+    console.log(table([
+      ["correct login (ms)", "idle p50", "idle p95", "flood p50", "flood p95", "p50 ×", "p95 ×", "ok/failed"],
+      ratioRow("trusted device", idleTrusted.ms, underTrusted.ms, underTrusted.failed),
+      ratioRow("untrusted client", idleUntrusted.ms, underUntrusted.ms, underUntrusted.failed),
+    ]));
+    const answered = refused.length + admittedMs.length + other;
+    console.log(table([
+      ["flood requests", "sent", "answered 429", "share 429", "429 p50 ms", "429 p95 ms", "401 p95 ms", "verifications/s"],
+      [String(sent), String(answered), String(refused.length), `${fixed((100 * refused.length) / Math.max(1, answered))} %`,
+        fixed(p(refused, 50), 2), fixed(p(refused, 95), 2), fixed(p(admittedMs, 95)), fixed((after - before) / floodSeconds)],
+    ]));
+    console.log(`  targets: trusted p95 × ≤ 2; 429 p95 < 5 ms (a throttled request costs no argon2). ` +
+      `${skipped} requests not sent (over ${MAX_IN_FLIGHT} in flight), ${other} other answers` +
+      `${drained ? "" : `; answers still outstanding after ${DRAIN_DEADLINE_MS / 1000} s`}; ` +
+      `1-min load average ${fixed(loadavg()[0] ?? Number.NaN, 2)}`);
+  } finally {
+    legitAgent.destroy();
+    for (const agent of floodAgents) agent.destroy();
+    await server.stop();
+    rmSync(fixture.dir, { recursive: true, force: true });
+  }
+}
