@@ -88,3 +88,31 @@ describe.each(DIALECTS)("lockout holds on the OpenID Connect sign-in (%s)", (dia
     expect(landed.response.status).toBe(200);
   });
 });
+
+describe("per-client throttling holds on the OpenID Connect sign-in", () => {
+  let server: OidcServer;
+  beforeAll(async () => {
+    server = await startOidcServer("sqlite", { env: { DEADBOLT_THROTTLE_PER_MINUTE: "3" } });
+    await server.createUser("olga@example.com", PASSWORD);
+  });
+  afterAll(async () => server.close());
+
+  it("after the address's failures per minute, the app's sign-in answers 429 without checking the password, and no code", async () => {
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    const request = await authorizationRequest(config);
+    const landed = await browser.follow(request.url.toString(), REDIRECT_URI);
+    const interaction = hiddenField(await landed.response.text(), "interaction");
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const answer = await browser.follow(`${server.url}/login`, REDIRECT_URI, { form: { email: "olga@example.com", password: `wrong-${i}`, interaction } });
+      statuses.push(answer.response.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const right = await browser.follow(`${server.url}/login`, REDIRECT_URI, { form: { email: "olga@example.com", password: PASSWORD, interaction } });
+    expect(right.response.status).toBe(429);
+    expect(right.url.startsWith(REDIRECT_URI)).toBe(false);
+    const row = await findUserByEmail(server.auth.database.db, "olga@example.com");
+    expect(row?.password_failures).toBe(3);
+  });
+});

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_ACTOR, disableUser, enableUser } from "../../src/auth/index.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { postLogin } from "../support/app.ts";
-import { registerClient, relyingParty, signInApp, startOidcServer, userinfoStatus, type OidcServer } from "./support.ts";
+import {
+  authorizationRequest, Browser, registerClient, relyingParty, signInApp, signInThroughBrowser, startOidcServer, userinfoStatus,
+  type OidcServer,
+} from "./support.ts";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -27,6 +30,12 @@ describe.each(DIALECTS)("revocation reaches the apps at once (%s)", (dialect) =>
     await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
     expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
     expect((await client.tokenIntrospection(config, tokens.refresh_token as string)).active).toBe(false);
+
+    // A disabled user signing in again gets the generic failure, not a code.
+    const request = await authorizationRequest(config);
+    const again = await signInThroughBrowser(new Browser(), request.url, "bob@example.com", PASSWORD);
+    expect(again.callback).toBeNull();
+    expect(again.page.status).toBe(401);
 
     await enableUser(server.auth, user.id, CLI_ACTOR);
     expect(await userinfoStatus(config, tokens.access_token)).toBe(401);
