@@ -47,6 +47,8 @@ export interface Config {
   readonly redisUrl: string | null;
   readonly sessionIdleMs: number;
   readonly sessionMaxAgeMs: number;
+  /** DEADBOLT_DEVICE_TRUST: trusted devices (SPEC "Trusted devices"); false = plain per-account lockout. */
+  readonly deviceTrust: boolean;
 }
 
 export const DEFAULT_LOGIN_FAILURE_MESSAGE =
@@ -78,6 +80,7 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_THROTTLE_PER_MINUTE: "600",
   DEADBOLT_SESSION_IDLE_TIMEOUT: "12h",
   DEADBOLT_SESSION_MAX_AGE: "7d",
+  DEADBOLT_DEVICE_TRUST: "on",
 });
 
 /** A bad configuration value; `message` is the one line shown to the operator. */
@@ -235,6 +238,7 @@ export function loadConfig(env: Env): Config {
     redisUrl,
     sessionIdleMs: duration(env, "DEADBOLT_SESSION_IDLE_TIMEOUT"),
     sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
+    deviceTrust: oneOf(env, "DEADBOLT_DEVICE_TRUST", ["on", "off"] as const) === "on",
   };
   return Object.freeze(config);
 }

@@ -74,6 +74,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
         newDevice: config.notifyNewDevice,
         signal: createOutboxSignal(),
       },
+      deviceTrust: config.deviceTrust,
     };
     return {
       config, auth,

@@ -9,6 +9,7 @@ import { restoredNotice } from "../notify/notices.ts";
 import { mutateAccount, type MutationResult } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { isoSeconds } from "./event-messages.ts";
+import { forgetDevices } from "./devices.ts";
 import { passwordProblem } from "./password.ts";
 import { eventFor, recordEvents } from "./record.ts";
 
@@ -141,9 +142,12 @@ export function disableUser(
   });
 }
 
-/** Sets a new password: clears a temporary lock (not a disable) and ends every session. */
+/**
+ * Sets a new password: clears a temporary lock (not a disable), ends every session and forgets
+ * every trusted device but `keepDeviceToken`'s (the browser that redeemed the reset link).
+ */
 export async function resetPassword(
-  ctx: AuthContext, userId: string, password: string, actor: Actor,
+  ctx: AuthContext, userId: string, password: string, actor: Actor, options: { keepDeviceToken?: string | null } = {},
 ): Promise<MutationResult<"not_found" | "weak_password">> {
   if (passwordProblem(password) !== null) return { ok: false, error: "weak_password" };
   const passwordHash = await ctx.hasher.hash(password);
@@ -163,6 +167,8 @@ export async function resetPassword(
     // A new password ends every session and every sign-in half-way through the second factor.
     await deleteUserSessions(ctx.database.db, userId);
     await deleteUserChallenges(ctx.database.db, userId);
+    await forgetDevices(ctx, result.user, { by: actor.by === "admin" || actor.by === "cli" ? actor.by : "password_reset", email: actor.email, client: actor.client },
+      { keepToken: options.keepDeviceToken });
   }
   return result;
 }

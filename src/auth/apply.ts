@@ -32,8 +32,12 @@ export async function applyLockoutWrite(
     await insertEvents(trx, events);
     // Disabling ends every session of the user (a temporary lock does not).
     if (endsSessions) await deleteUserSessions(trx, row.id);
-    // A lock or disable ends every pending second-factor challenge, so guessing cannot resume.
-    if (endsSessions || newlyLocked) await deleteUserChallenges(trx, row.id);
+    // A lock or disable ends every pending second-factor challenge, so guessing cannot resume;
+    // with device trust a password lock stops untrusted clients only, and so only their challenges.
+    if (endsSessions || newlyLocked) {
+      const untrustedOnly = !endsSessions && ctx.deviceTrust && change.state.lockReason === "password";
+      await deleteUserChallenges(trx, row.id, { untrustedOnly });
+    }
     outcomes = await enqueueNotices(trx, ctx.database.dialect, notices, noticeLimits(ctx, change.now));
     return true;
   });

@@ -73,6 +73,8 @@ export interface AuthContext {
   /** This process as the owner of the verification slots it reserves (heartbeat). */
   readonly instance: Instance;
   readonly notify: NotifySettings;
+  /** DEADBOLT_DEVICE_TRUST: trusted devices with their own counters; false = plain per-account lockout. */
+  readonly deviceTrust: boolean;
 }
 
 export interface Client {

@@ -1,15 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  attemptsRemaining, onFailure, onLoginCompleted, onVerified, reserve, settle, slotOwners, statusOf, thresholdFor,
-  type Decision, type Effect, type Factor, type LockoutState,
+  attemptsRemaining, laneOf, onFailure, onLoginCompleted, onVerified, reserve, settle, slotOwners, statusFor, thresholdFor,
+  type Decision, type Effect, type Factor, type Lane as CounterLane, type LockoutState,
 } from "../lockout/index.ts";
 import {
-  compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, otherActiveAdmins, type LockoutWrite,
+  compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, otherActiveAdmins, type DeviceRow, type LockoutWrite,
   type Notice, type Recipient, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
 import { effectNotices } from "../notify/notices.ts";
 import { applyLockoutWrite } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
+import { completeOnDevice, guardOnDevice } from "./guard-device.ts";
 import type { Lane } from "./priority-gate.ts";
 import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
 import { eventFor, recordEvents } from "./record.ts";
@@ -36,6 +37,16 @@ export interface GuardRequest {
   readonly lane?: Lane;
   /** The user's row if the caller has just read it: saves a read (a stale one only costs a retry). */
   readonly user?: UserRow;
+  /**
+   * A device this user trusts that the client presents (see `findTrustedDevice`). Its password
+   * attempts count on that device's own counter, and the account's password lock does not stop
+   * it or its second factor.
+   */
+  readonly device?: DeviceRow | null;
+}
+
+function laneOfRequest(ctx: AuthContext, request: GuardRequest): CounterLane {
+  return laneOf({ deviceTrust: ctx.deviceTrust, presentsTrustedDevice: request.device != null });
 }
 
 
@@ -80,7 +91,7 @@ async function refuse(
   const now = ctx.now();
   const detail = reason === "locked" ? isoSeconds(row.locked_until ?? now) : (row.disabled_reason ?? "unknown");
   await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, now, refusedMessage(reason, detail),
-    { reason, factor: request.factor, via: request.via })]);
+    { reason, factor: request.factor, via: request.via, trustedDevice: laneOfRequest(ctx, request) === "device" })]);
   return { kind: "refused", user: row, reason };
 }
 
@@ -97,7 +108,7 @@ async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: stri
     const row = known ?? await readShared(ctx, request.userId);
     known = undefined;
     const state = lockoutStateOf(row);
-    const claim = { owner: ctx.instance.id, deadOwners };
+    const claim = { owner: ctx.instance.id, deadOwners, lane: laneOfRequest(ctx, request) };
     const reservation = reserve(state, request.factor, ctx.policy, ctx.now(), slotId, claim);
     switch (reservation.kind) {
       case "refused":
@@ -124,7 +135,8 @@ async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: stri
         }
         if (waited > ctx.slotWaitMs) {
           await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, ctx.now(),
-            "attempt not checked: no verification slot became free in time", { reason: "throttled", factor: request.factor, via: request.via })]);
+            "attempt not checked: no verification slot became free in time",
+            { reason: "throttled", factor: request.factor, via: request.via, trustedDevice: laneOfRequest(ctx, request) === "device" })]);
           return { kind: "busy", user: row };
         }
         // Back off as the wait grows, so that a flood of waiting attempts polling the row does
@@ -136,7 +148,7 @@ async function reserveSlot(ctx: AuthContext, request: GuardRequest, slotId: stri
 }
 
 function decideFailure(state: LockoutState, request: GuardRequest, ctx: AuthContext, now: number, slotId: string | null, isLastActiveAdmin: boolean): Decision {
-  return onFailure(state, request.factor, ctx.policy, now, { slotId, isLastActiveAdmin });
+  return onFailure(state, request.factor, ctx.policy, now, { slotId, isLastActiveAdmin, lane: laneOfRequest(ctx, request) });
 }
 
 function failureEvents(row: UserRow, request: GuardRequest, ctx: AuthContext, now: number, decision: Decision): SecurityEvent[] {
@@ -145,7 +157,7 @@ function failureEvents(row: UserRow, request: GuardRequest, ctx: AuthContext, no
   const reason = request.factor === "mfa" ? "mfa_invalid" : "wrong_password";
   const events = [eventFor("login.failed", { user: row }, request.client, now,
     failedMessage(request.factor, counter.failures, threshold),
-    { reason, factor: request.factor, via: request.via, failedAttempts: counter.failures, threshold })];
+    { reason, factor: request.factor, via: request.via, failedAttempts: counter.failures, threshold, trustedDevice: laneOfRequest(ctx, request) === "device" })];
   for (const effect of decision.effects) {
     if (effect.type === "locked") {
       events.push(eventFor("account.locked", { user: row }, request.client, now, lockedMessage(effect), {
@@ -209,7 +221,8 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
     known = undefined;
     const now = ctx.now();
     const state = settle(lockoutStateOf(row), ctx.policy, now);
-    const status = statusOf(state, now);
+    const lane = laneOfRequest(ctx, request);
+    const status = statusFor(state, now, lane);
     const released = onVerified(state, request.factor, ctx.policy, now, slotId);
     if (status !== "active") {
       // Locked or disabled while this secret was being checked: the lock wins.
@@ -219,12 +232,15 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
       continue;
     }
     const complete = request.onSuccess === "complete_login";
-    const next = complete ? onLoginCompleted(released, ctx.policy, now) : released;
+    // A trusted device's success resets that device's counter only (SPEC "Trusted devices" 3).
+    const next = complete && lane === "account" ? onLoginCompleted(released, ctx.policy, now) : released;
     const events = complete
       ? [eventFor("login.succeeded", { user: row }, request.client, now, "login succeeded",
-        { via: request.via, ...(request.client.app ? { client: request.client.app.clientId, clientName: request.client.app.name } : {}) })]
+          { via: request.via, ...(request.client.app ? { client: request.client.app.clientId, clientName: request.client.app.name } : {}),
+            ...(lane === "device" ? { trustedDevice: true, deviceId: request.device?.id } : {}) })]
       : [];
     if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events)) {
+      if (complete && lane === "device" && request.device) await completeOnDevice(ctx, request.device.id, request.client);
       return { kind: "verified", user: { ...row, last_login_at: complete ? now : row.last_login_at } };
     }
   }
@@ -257,6 +273,11 @@ async function reserveFresh(ctx: AuthContext, request: GuardRequest, slotId: str
  */
 export async function guardSecret(ctx: AuthContext, request: GuardRequest): Promise<GuardResult> {
   const slotId = ctx.randomBytes(12).toString("base64url");
+  if (request.factor === "password" && request.device && laneOfRequest(ctx, request) === "device") {
+    const result = await guardOnDevice(ctx, request, request.device, slotId);
+    if (result !== "forgotten") return result;
+    request = { ...request, device: null };
+  }
   const reserved = await reserveFresh(ctx, request, slotId);
   if ("kind" in reserved) return reserved;
   try {

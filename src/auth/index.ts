@@ -19,7 +19,12 @@ export { changePassword } from "./password-change.ts";
 export type { Authenticated } from "./sessions.ts";
 export { authenticate, createSession, endSession, hashToken } from "./sessions.ts";
 export type { UserView } from "./user-view.ts";
-export { toUserView } from "./user-view.ts";
+export { toUserView, userView, userViews } from "./user-view.ts";
+export type { DeviceActor, DeviceView } from "./devices.ts";
+export {
+  countDevices, findTrustedDevice, forgetDevice, forgetDevices, isDeviceTokenShaped, listDevices, presentsTrustedDevice,
+  toDeviceView, trustClient,
+} from "./devices.ts";
 export { eventFor, recordEvents } from "./record.ts";
 export type { ConfirmResult, DisableTotpResult, MfaLoginResult, TotpSetup } from "./mfa.ts";
 export { completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, RECOVERY_CODE_COUNT, startTotpSetup } from "./mfa.ts";

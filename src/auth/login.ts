@@ -2,6 +2,7 @@ import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } fr
 import { newDeviceNotice } from "../notify/notices.ts";
 import { queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
+import { findTrustedDevice, trustClient } from "./devices.ts";
 import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
@@ -12,7 +13,8 @@ import { createSession } from "./sessions.ts";
 export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | "disabled" | "throttled";
 
 export type LoginResult =
-  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string }
+  /** `deviceToken`: the token this client keeps as a trusted device (null with DEADBOLT_DEVICE_TRUST=off). */
+  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string; readonly deviceToken: string | null }
   | { readonly kind: "mfa_required"; readonly user: UserRow; readonly mfaToken: string }
   | {
       readonly kind: "failed";
@@ -33,6 +35,8 @@ export interface LoginRequest {
    * when the sign-in completes (DEADBOLT_NOTIFY_NEW_DEVICE); left out, nothing is known and nothing is mailed.
    */
   readonly deviceTrusted?: boolean;
+  /** The device token the client presents (cookie `deadbolt_device` or `deviceToken`), if any. */
+  readonly deviceToken?: string | null;
 }
 
 /** An imported bcrypt or argon2i hash becomes deadbolt's argon2id once the password is known. */
@@ -57,17 +61,22 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
     await ctx.hasher.dummyVerify(request.password);
     ctx.metrics.verification("dummy");
     await recordEvents(ctx, [eventFor("login.failed", { user: null, email }, request.client, ctx.now(),
-      "login failed: no account with this e-mail", { reason: "unknown_user", factor: "password", via: "login" })]);
+      "login failed: no account with this e-mail", { reason: "unknown_user", factor: "password", via: "login", trustedDevice: false })]);
     ctx.metrics.loginOutcome("unknown_user");
     return { kind: "failed", reason: "unknown_user", user: null, attemptsRemaining: null };
   }
   const mfa = user.mfa_enabled === 1;
+  const device = await findTrustedDevice(ctx, user.id, request.deviceToken);
+  // A device this user trusts gets the hashing lane ahead of untrusted attempts, and no new-device notice.
+  const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
+  const deviceTrusted = request.deviceTrusted ?? (ctx.deviceTrust ? device !== null : undefined);
   const result = await guardSecret(ctx, {
     userId: user.id,
     user,
+    device,
     factor: "password",
-    verify: (row) => ctx.hasher.verify(row.password_hash, request.password, { lane: request.lane ?? "untrusted" }),
-    lane: request.lane ?? "untrusted",
+    verify: (row) => ctx.hasher.verify(row.password_hash, request.password, { lane }),
+    lane,
     client: request.client,
     via: "login",
     onSuccess: mfa ? "release" : "complete_login",
@@ -77,13 +86,17 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
       await upgradeHash(ctx, result.user, request.password);
       if (mfa) {
         ctx.metrics.loginOutcome("mfa_required");
-        return { kind: "mfa_required", user: result.user, mfaToken: await issueMfaChallenge(ctx, result.user, request.client) };
+        const mfaToken = await issueMfaChallenge(ctx, result.user, request.client, { deviceId: device?.id ?? null });
+        return { kind: "mfa_required", user: result.user, mfaToken };
       }
       ctx.metrics.loginOutcome("succeeded");
-      if (request.deviceTrusted === false && ctx.notify.newDevice) {
+      if (deviceTrusted === false && ctx.notify.newDevice) {
         await queueNotices(ctx, [newDeviceNotice(result.user, { client: request.client, now: ctx.now() }, ctx.randomBytes(9).toString("base64url"))]);
       }
-      return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client) };
+      return {
+        kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client),
+        deviceToken: await trustClient(ctx, result.user, { token: request.deviceToken, client: request.client, via: "login" }),
+      };
     case "failed":
       ctx.metrics.loginOutcome("wrong_password");
       return { kind: "failed", reason: "wrong_password", user: result.user, attemptsRemaining: result.attemptsRemaining };

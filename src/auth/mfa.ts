@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import QRCode from "qrcode";
 import {
-  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, findChallengeUser, findUserById, insertChallenge, replaceRecoveryCodes,
+  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, findChallenge, findDevice, findUserById, insertChallenge, replaceRecoveryCodes,
   useRecoveryCode, type UserRow,
 } from "../store/index.ts";
 import { mfaChangedNotice, newDeviceNotice, recoveryCodeNotice } from "../notify/notices.ts";
 import { mutateAccount, queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
+import { trustClient } from "./devices.ts";
 import { guardSecret } from "./guard.ts";
 import { eventFor } from "./record.ts";
 import { open, seal } from "./secret-box.ts";
@@ -96,11 +97,14 @@ export async function disableTotp(ctx: AuthContext, user: UserRow, password: str
 }
 
 /** After a correct password: a short-lived, single-use token bound to the user. */
-export async function issueMfaChallenge(ctx: AuthContext, user: UserRow, client: Client): Promise<string> {
+export async function issueMfaChallenge(
+  ctx: AuthContext, user: UserRow, client: Client, options: { deviceId?: string | null } = {},
+): Promise<string> {
   const token = ctx.randomBytes(32).toString("base64url");
   const now = ctx.now();
   await insertChallenge(ctx.database.db, {
     tokenHash: hashToken(token), userId: user.id, now, expiresAt: now + ctx.mfaChallengeTtlMs, ip: client.ip,
+    deviceId: options.deviceId ?? null,
   });
   return token;
 }
@@ -129,7 +133,7 @@ async function signInNotices(ctx: AuthContext, user: UserRow, client: Client, us
 }
 
 export type MfaLoginResult =
-  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string }
+  | { readonly kind: "authenticated"; readonly user: UserRow; readonly token: string; readonly deviceToken: string | null }
   | { readonly kind: "failed"; readonly reason: "invalid_token" | "mfa_invalid" | "locked" | "disabled" | "throttled"; readonly user: UserRow | null };
 
 /**
@@ -140,17 +144,24 @@ export async function completeMfaLogin(
   ctx: AuthContext,
   input: {
     mfaToken: string; code: string; client: Client;
-    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. */
+    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. Default: the challenge's device. */
     deviceTrusted?: boolean;
+    /** The device token the client presents (cookie or body), trusted once the sign-in completes. */
+    deviceToken?: string | null;
   },
 ): Promise<MfaLoginResult> {
   const tokenHash = hashToken(input.mfaToken);
-  const userId = await findChallengeUser(ctx.database.db, tokenHash, ctx.now());
-  const user = userId === null ? undefined : await findUserById(ctx.database.db, userId);
-  if (!user) return { kind: "failed", reason: "invalid_token", user: null };
+  const challenge = await findChallenge(ctx.database.db, tokenHash, ctx.now());
+  const user = challenge === null ? undefined : await findUserById(ctx.database.db, challenge.userId);
+  if (!user || challenge === null) return { kind: "failed", reason: "invalid_token", user: null };
+  // The lane is the one the password came through: the challenge remembers its trusted device.
+  const found = challenge.deviceId === null || !ctx.deviceTrust ? undefined : await findDevice(ctx.database.db, challenge.deviceId);
+  const device = found && found.user_id === user.id ? found : null;
+  const deviceTrusted = input.deviceTrusted ?? (ctx.deviceTrust ? device !== null : undefined);
   let used: "totp" | "recovery_code" | null = null;
   const result = await guardSecret(ctx, {
     userId: user.id, factor: "mfa", client: input.client, via: "mfa", onSuccess: "complete_login",
+    device,
     // The challenge is spent only by a correct code, so a typo does not force a new password entry.
     verify: async (row) => {
       used = await checkCode(ctx, row, input.code);
@@ -159,8 +170,11 @@ export async function completeMfaLogin(
   });
   switch (result.kind) {
     case "verified":
-      await signInNotices(ctx, result.user, input.client, used, input.deviceTrusted);
-      return { kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, input.client) };
+      await signInNotices(ctx, result.user, input.client, used, deviceTrusted);
+      return {
+        kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, input.client),
+        deviceToken: await trustClient(ctx, result.user, { token: input.deviceToken, client: input.client, via: "login" }),
+      };
     case "failed":
       return { kind: "failed", reason: "mfa_invalid", user: result.user };
     case "refused":

@@ -1,5 +1,6 @@
 import { settle, statusOf, type AccountStatus, type Policy } from "../lockout/index.ts";
-import { lockoutStateOf, type UserRow } from "../store/index.ts";
+import { countUserDevices, lockoutStateOf, type UserRow } from "../store/index.ts";
+import type { AuthContext } from "./context.ts";
 
 /** The user as the API, the console and the CLI show it (SPEC's "U"). */
 export interface UserView {
@@ -17,6 +18,8 @@ export interface UserView {
   readonly lastFailedIp: string | null;
   readonly lastLoginAt: string | null;
   readonly mfaEnabled: boolean;
+  /** How many devices the user trusts (SPEC "Trusted devices"). */
+  readonly trustedDevices: number;
   readonly createdAt: string;
 }
 
@@ -25,7 +28,7 @@ function iso(ms: number | null): string | null {
 }
 
 /** Reads never write: an expired lock shows as active with fresh counters, straight from the row. */
-export function toUserView(row: UserRow, policy: Policy, now: number): UserView {
+export function toUserView(row: UserRow, policy: Policy, now: number, trustedDevices: number): UserView {
   const state = settle(lockoutStateOf(row), policy, now);
   return {
     id: row.id,
@@ -42,6 +45,20 @@ export function toUserView(row: UserRow, policy: Policy, now: number): UserView 
     lastFailedIp: row.last_failed_ip,
     lastLoginAt: iso(row.last_login_at),
     mfaEnabled: row.mfa_enabled === 1,
+    trustedDevices,
     createdAt: new Date(row.created_at).toISOString(),
   };
+}
+
+/** Views of several users, with their trusted-device counts in one query. */
+export async function userViews(ctx: AuthContext, rows: readonly UserRow[]): Promise<UserView[]> {
+  const counts = await countUserDevices(ctx.database.db, rows.map((row) => row.id));
+  const now = ctx.now();
+  return rows.map((row) => toUserView(row, ctx.policy, now, counts.get(row.id) ?? 0));
+}
+
+/** The view of one user, with its trusted-device count. */
+export async function userView(ctx: AuthContext, row: UserRow): Promise<UserView> {
+  const [view] = await userViews(ctx, [row]);
+  return view!;
 }

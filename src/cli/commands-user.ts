@@ -1,5 +1,5 @@
 import {
-  CLI_ACTOR, createUser, disableUser, enableUser, isValidEmail, passwordProblem, resetPassword, toUserView,
+  CLI_ACTOR, createUser, disableUser, enableUser, isValidEmail, passwordProblem, resetPassword, userView, userViews,
   unlockUser, type UserView,
 } from "../auth/index.ts";
 import type { Runtime } from "../runtime.ts";
@@ -14,8 +14,8 @@ import { readNewPassword } from "./prompt.ts";
 const JSON_OPTION = { json: { type: "boolean" } } as const;
 const JSON_HELP = "--json          print the user as JSON (the HTTP API's fields)";
 
-function viewOf(runtime: Runtime, row: UserRow): UserView {
-  return toUserView(row, runtime.auth.policy, runtime.auth.now());
+function viewOf(runtime: Runtime, row: UserRow): Promise<UserView> {
+  return userView(runtime.auth, row);
 }
 
 async function findOrFail(runtime: Runtime, email: string): Promise<UserRow> {
@@ -59,7 +59,7 @@ const create: Command = {
     if (!result.ok) {
       throw new CliError(result.error === "email_taken" ? `a user with e-mail ${email} already exists` : result.message);
     }
-    const user = viewOf(runtime, result.user);
+    const user = await viewOf(runtime, result.user);
     if (flag(values, "json")) writeJson(io, user);
     else io.stdout.write(`created ${role} ${user.email}\n${userDetails(user)}`);
     return 0;
@@ -74,7 +74,7 @@ const show: Command = {
   options: JSON_OPTION,
   args: ["email"],
   run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
-    const user = viewOf(runtime, await findOrFail(runtime, positionals[0] as string));
+    const user = await viewOf(runtime, await findOrFail(runtime, positionals[0] as string));
     if (flag(values, "json")) writeJson(io, user);
     else io.stdout.write(userDetails(user));
     return 0;
@@ -98,7 +98,7 @@ const list: Command = {
     return withRuntime(io, async (runtime) => {
       const now = runtime.auth.now();
       const rows = await listUsers(runtime.auth.database.db, { status, now });
-      const users = rows.map((row) => toUserView(row, runtime.auth.policy, now));
+      const users = await userViews(runtime.auth, rows);
       if (flag(values, "json")) writeJson(io, users);
       else io.stdout.write(users.length > 0 ? userTable(users) : `no ${status === undefined ? "" : `${status} `}users\n`);
       return 0;
@@ -115,10 +115,10 @@ const unlock: Command = {
   args: ["email"],
   run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
     const row = await findOrFail(runtime, positionals[0] as string);
-    const before = viewOf(runtime, row);
+    const before = await viewOf(runtime, row);
     const result = await unlockUser(runtime.auth, row.id, CLI_ACTOR);
     if (!result.ok) throw new CliError(`no user with e-mail ${row.email}`);
-    const after = viewOf(runtime, result.user);
+    const after = await viewOf(runtime, result.user);
     const what = before.status === "locked"
       ? `unlocked (was locked until ${shortTime(before.lockedUntil)})`
       : "was not locked; failure counters reset";
@@ -140,7 +140,7 @@ const enable: Command = {
     const what = row.disabled_reason === null
       ? "was not disabled; any lock and failure counters cleared"
       : `enabled (was disabled: ${row.disabled_reason})`;
-    return report(io, values, viewOf(runtime, result.user), `${result.user.email}: ${what}`);
+    return report(io, values, await viewOf(runtime, result.user), `${result.user.email}: ${what}`);
   }),
 };
 
@@ -161,7 +161,7 @@ const disable: Command = {
       throw new CliError(`no user with e-mail ${row.email}`);
     }
     const what = row.disabled_reason === null ? "disabled; sessions ended" : `already disabled (${row.disabled_reason})`;
-    return report(io, values, viewOf(runtime, result.user), `${result.user.email}: ${what}`);
+    return report(io, values, await viewOf(runtime, result.user), `${result.user.email}: ${what}`);
   }),
 };
 
@@ -178,7 +178,7 @@ const resetPasswordCommand: Command = {
   args: ["email"],
   run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
     const row = await findOrFail(runtime, positionals[0] as string);
-    const before = viewOf(runtime, row);
+    const before = await viewOf(runtime, row);
     const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal");
     const result = await resetPassword(runtime.auth, row.id, password, CLI_ACTOR);
     if (!result.ok) {
@@ -186,7 +186,7 @@ const resetPasswordCommand: Command = {
         ? `the password ${passwordProblem(password) ?? "is not acceptable"}`
         : `no user with e-mail ${row.email}`);
     }
-    const after = viewOf(runtime, result.user);
+    const after = await viewOf(runtime, result.user);
     const unlocked = before.status === "locked" ? "; lock cleared" : "";
     return report(io, values, after, `${after.email}: password reset; sessions ended${unlocked}${stillDisabled(after)}`);
   }),

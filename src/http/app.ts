@@ -155,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(adminClientRoutes, { auth: deps.auth });
   await app.register(mfaRoutes, { config, auth: deps.auth });
-  await app.register(recoveryRoutes, { auth: deps.auth });
+  await app.register(recoveryRoutes, { config, auth: deps.auth });
   await app.register(webPages, { config, auth: deps.auth, oidc });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -9,6 +9,9 @@ export const EmailField = Type.String({ minLength: 3, maxLength: 254, pattern: "
 /** Login accepts any non-empty password up to the hashing limit; rules apply only to new ones. */
 export const PasswordField = Type.String({ minLength: 1, maxLength: 1024 });
 
+/** A token this server issued is 43 base64url characters; anything else is simply not trusted. */
+export const DeviceTokenField = Type.String({ maxLength: 256, description: "The deviceToken of an earlier sign-in" });
+
 export const SessionUserSchema = Type.Object({
   id: Type.String(),
   email: Type.String(),
@@ -32,5 +35,16 @@ export const UserSchema = Type.Object({
   lastFailedIp: Type.Union([Type.String(), Type.Null()]),
   lastLoginAt: Type.Union([Type.String(), Type.Null()]),
   mfaEnabled: Type.Boolean(),
+  trustedDevices: Type.Integer({ description: "How many devices the user trusts" }),
   createdAt: Type.String(),
 });
+
+export const DeviceSchema = Type.Object({
+  id: Type.String(),
+  createdAt: Type.String(),
+  lastUsedAt: Type.String(),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean(),
+});
+export const DeviceList = Type.Object({ devices: Type.Array(DeviceSchema) });

@@ -66,6 +66,8 @@ export function createLockout(options: LockoutOptions): Lockout {
     mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
     slotWaitMs: SLOT_WAIT_MS,
     instance,
+    // The app's own users have no trusted devices here: plain per-account lockout.
+    deviceTrust: false,
     notify: {
       publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, resetMaxPerHour: 0, newDevice: false,
       signal: createOutboxSignal(), delivery: "none",

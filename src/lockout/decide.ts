@@ -1,16 +1,16 @@
 import { lockDuration, thresholdFor } from "./policy.ts";
 import type {
-  AccountStatus, Decision, DisabledReason, Effect, Factor, FactorCounter, LockoutState, Policy,
+  AccountStatus, Decision, DisabledReason, Effect, Factor, FactorCounter, Lane, LockoutState, Policy,
   Reservation, Slot, SlotClaim,
 } from "./types.ts";
 
-const FRESH: FactorCounter = Object.freeze({ failures: 0, lastFailedAt: null, slots: [] });
+export const FRESH: FactorCounter = Object.freeze({ failures: 0, lastFailedAt: null, slots: [] });
 
-function liveSlots(counter: FactorCounter, now: number): readonly Slot[] {
+export function liveSlots(counter: FactorCounter, now: number): readonly Slot[] {
   return counter.slots.filter((slot) => slot.expiresAt > now);
 }
 
-function settleCounter(counter: FactorCounter, policy: Policy, now: number): FactorCounter {
+export function settleCounter(counter: FactorCounter, policy: Policy, now: number): FactorCounter {
   const slots = liveSlots(counter, now);
   const windowOver = counter.lastFailedAt !== null && now - counter.lastFailedAt >= policy.windowMs;
   if (windowOver) return { failures: 0, lastFailedAt: null, slots };
@@ -45,7 +45,7 @@ export function statusOf(state: LockoutState, now: number): AccountStatus {
 }
 
 /** Drops the slots of owners known to be dead: their verification will never be recorded. */
-function reclaim(counter: FactorCounter, deadOwners: readonly string[]): FactorCounter {
+export function reclaim(counter: FactorCounter, deadOwners: readonly string[]): FactorCounter {
   if (deadOwners.length === 0) return counter;
   const slots = counter.slots.filter((slot) => slot.owner === undefined || !deadOwners.includes(slot.owner));
   return slots.length === counter.slots.length ? counter : { ...counter, slots };
@@ -59,6 +59,16 @@ export function slotOwners(state: LockoutState, factor: Factor): string[] {
 }
 
 /**
+ * The account's status as an attempt in `lane` meets it: a disable and a second-factor lock
+ * stop every client, a password lock stops only untrusted ones (SPEC "Trusted devices" 3–4).
+ */
+export function statusFor(state: LockoutState, now: number, lane: Lane): AccountStatus {
+  const status = statusOf(state, now);
+  if (status === "locked" && lane === "device" && state.lockReason === "password") return "active";
+  return status;
+}
+
+/**
  * Asks for the right to verify one secret. The store applies a `reserved` state with a
  * conditional update, so that across processes at most `threshold` verifications can be
  * in flight or failed before the account locks. Slots of `claim.deadOwners` no longer count.
@@ -68,7 +78,7 @@ export function reserve(
   claim?: SlotClaim,
 ): Reservation {
   const current = settle(state, policy, now);
-  const status = statusOf(current, now);
+  const status = statusFor(current, now, claim?.lane ?? "account");
   if (status !== "active") return { kind: "refused", reason: status };
   const threshold = thresholdFor(policy, current.role, factor);
   if (threshold === 0) return { kind: "unlimited" };
@@ -95,6 +105,8 @@ export interface FailureContext {
   readonly slotId: string | null;
   /** True when this account is an admin and no other admin is active. */
   readonly isLastActiveAdmin: boolean;
+  /** `device`: the second factor of a trusted device's sign-in, which a password lock does not stop. */
+  readonly lane?: Lane;
 }
 
 function act(
@@ -110,7 +122,8 @@ function act(
     const effect: Effect = { type: "disabled", factor, reason: policyReason, failedAttempts, lockoutCount };
     return { state: { ...state, disabledReason: policyReason, lockoutCount }, effects: [effect] };
   }
-  const lockedUntil = now + lockDuration(policy, lockoutCount);
+  // A second-factor lock over a password lock (trusted lane) never shortens it.
+  const lockedUntil = Math.max(now + lockDuration(policy, lockoutCount), state.lockedUntil ?? 0);
   const effect: Effect = {
     type: "locked", factor, failedAttempts, lockedUntil, lockoutCount,
     insteadOfDisable: policyReason !== null,
@@ -124,7 +137,7 @@ export function onFailure(
 ): Decision {
   const current = settle(state, policy, now);
   const counter = release(current[factor], context.slotId);
-  if (statusOf(current, now) !== "active") {
+  if (statusFor(current, now, context.lane ?? "account") !== "active") {
     // Locked or disabled by a concurrent attempt meanwhile: nothing more to decide.
     return { state: { ...current, [factor]: counter }, effects: [] };
   }

@@ -1,6 +1,11 @@
 export type Factor = "password" | "mfa";
 export type Role = "user" | "admin";
 export type AccountStatus = "active" | "locked" | "disabled";
+/**
+ * Which counter an attempt uses: `device` when it presents a device the user trusts (that
+ * device's own counter), else `account` (the account's counter, whose lock stops untrusted clients).
+ */
+export type Lane = "device" | "account";
 export type DisabledReason = "admin" | "mfa_failures" | "repeated_lockouts";
 
 /**
@@ -20,6 +25,8 @@ export interface SlotClaim {
   readonly owner: string;
   /** Instances whose heartbeat lapsed: their slots are dropped before counting. */
   readonly deadOwners: readonly string[];
+  /** `device`: the second factor of a trusted device's sign-in, which a password lock does not stop. */
+  readonly lane?: Lane;
 }
 
 export interface FactorCounter {

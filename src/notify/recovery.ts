@@ -1,6 +1,7 @@
 import { noticeLimits, reportQueued } from "../auth/apply.ts";
 import { isValidEmail, resetPassword, unlockUser } from "../auth/accounts.ts";
 import type { AuthContext, Client } from "../auth/context.ts";
+import { trustClient } from "../auth/devices.ts";
 import { passwordProblem } from "../auth/password.ts";
 import { eventFor, logEvents } from "../auth/record.ts";
 import { hashToken } from "../auth/sessions.ts";
@@ -47,18 +48,30 @@ export async function isUsableToken(ctx: AuthContext, token: string, kind: Token
   return (await findUsableToken(ctx.database.db, hashToken(token), kind, ctx.now())) !== null;
 }
 
-export type RedeemUnlockResult = "unlocked" | "invalid_token";
+/** A redeemed link: the client is now a trusted device with this token (null when trust is off). */
+export interface Redeemed {
+  readonly deviceToken: string | null;
+}
 
-/** `POST /api/auth/unlock`: spends an e-mailed unlock token and clears the lock (not a disable). */
-export async function redeemUnlockToken(ctx: AuthContext, token: string, client: Client): Promise<RedeemUnlockResult> {
+export type RedeemUnlockResult = Redeemed | "invalid_token";
+
+/**
+ * `POST /api/auth/unlock`: spends an e-mailed unlock token and clears the lock (not a disable).
+ * The client that redeems it becomes a trusted device, so it signs in even while an attacker
+ * keeps re-locking the account for untrusted clients.
+ */
+export async function redeemUnlockToken(
+  ctx: AuthContext, token: string, client: Client, options: { deviceToken?: string | null } = {},
+): Promise<RedeemUnlockResult> {
   if (!isTokenShaped(token)) return "invalid_token";
   const userId = await consumeToken(ctx.database.db, hashToken(token), "unlock", ctx.now());
   if (userId === null) return "invalid_token";
   const result = await unlockUser(ctx, userId, { by: "token", client });
-  return result.ok ? "unlocked" : "invalid_token";
+  if (!result.ok) return "invalid_token";
+  return { deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "unlock_link" }) };
 }
 
-export type RedeemResetResult = "reset" | "invalid_token" | "weak_password";
+export type RedeemResetResult = Redeemed | "invalid_token" | "weak_password";
 
 /**
  * `POST /api/auth/password/reset`: sets a new password with an e-mailed token, which clears a
@@ -66,15 +79,15 @@ export type RedeemResetResult = "reset" | "invalid_token" | "weak_password";
  * the token is spent, so the user can try again with the same link.
  */
 export async function redeemResetToken(
-  ctx: AuthContext, token: string, password: string, client: Client,
+  ctx: AuthContext, token: string, password: string, client: Client, options: { deviceToken?: string | null } = {},
 ): Promise<RedeemResetResult> {
   if (!(await isUsableToken(ctx, token, "reset"))) return "invalid_token";
   if (passwordProblem(password) !== null) return "weak_password";
   const userId = await consumeToken(ctx.database.db, hashToken(token), "reset", ctx.now());
   if (userId === null) return "invalid_token";
-  const result = await resetPassword(ctx, userId, password, { by: "password_reset", client });
+  const result = await resetPassword(ctx, userId, password, { by: "password_reset", client }, { keepDeviceToken: options.deviceToken });
   if (!result.ok) return result.error === "weak_password" ? "weak_password" : "invalid_token";
   // Any other reset link mailed earlier is void now that the password changed.
   await voidUnusedTokens(ctx.database.db, userId, "reset");
-  return "reset";
+  return { deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "reset_link" }) };
 }

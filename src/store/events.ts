@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   "login.succeeded", "login.failed", "account.locked", "account.disabled", "account.unlocked",
   "account.enabled", "mfa.enabled", "mfa.disabled", "password.reset_requested", "password.reset",
   "notification.sent", "notification.failed", "notification.suppressed", "client.throttled",
+  "device.trusted", "device.locked", "device.forgotten",
   // Not in the failure list of SPEC, but every admin action is audited.
   "user.created", "password.changed",
 ] as const;

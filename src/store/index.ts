@@ -16,7 +16,7 @@ export type { Schema } from "./schema.ts";
 export type { StatusFilter, UserListQuery } from "./user-list.ts";
 export { listUsers } from "./user-list.ts";
 export {
-  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, deleteUserChallenges, findChallengeUser,
+  consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, deleteUserChallenges, findChallenge, findChallengeUser,
   insertChallenge, replaceRecoveryCodes, useRecoveryCode,
 } from "./mfa.ts";
 export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, TopSearch, UserCounts } from "./stats.ts";
@@ -33,3 +33,8 @@ export type { MigrateOptions } from "./migrate.ts";
 export { TablePrefixPlugin } from "./prefix.ts";
 export type { InstanceRecord } from "./instances.ts";
 export { forgetSilentInstances, heartbeat, liveInstances, removeInstance } from "./instances.ts";
+export type { DeviceRow, DeviceWrite, NewDevice } from "./devices.ts";
+export {
+  compareAndSetDevice, countUserDevices, deleteUserDevice, deleteUserDevices, deviceStateOf, findDevice, findUserDevice,
+  listUserDevices, upsertDevice,
+} from "./devices.ts";

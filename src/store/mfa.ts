@@ -4,19 +4,27 @@ import type { Schema } from "./schema.ts";
 type Db = Kysely<Schema>;
 
 export async function insertChallenge(
-  db: Db, challenge: { tokenHash: string; userId: string; now: number; expiresAt: number; ip: string | null },
+  db: Db,
+  challenge: { tokenHash: string; userId: string; now: number; expiresAt: number; ip: string | null; deviceId?: string | null },
 ): Promise<void> {
   await db.insertInto("mfa_challenges").values({
     token_hash: challenge.tokenHash, user_id: challenge.userId, created_at: challenge.now,
-    expires_at: challenge.expiresAt, ip: challenge.ip,
+    expires_at: challenge.expiresAt, ip: challenge.ip, device_id: challenge.deviceId ?? null,
   }).execute();
 }
 
 /** The user a pending, unexpired challenge belongs to, or null. */
 export async function findChallengeUser(db: Db, tokenHash: string, now: number): Promise<string | null> {
-  const row = await db.selectFrom("mfa_challenges").select("user_id")
+  return (await findChallenge(db, tokenHash, now))?.userId ?? null;
+}
+
+/** A pending, unexpired challenge: its user and the trusted device its password came from. */
+export async function findChallenge(
+  db: Db, tokenHash: string, now: number,
+): Promise<{ userId: string; deviceId: string | null } | null> {
+  const row = await db.selectFrom("mfa_challenges").select(["user_id", "device_id"])
     .where("token_hash", "=", tokenHash).where("expires_at", ">", now).executeTakeFirst();
-  return row?.user_id ?? null;
+  return row ? { userId: row.user_id, deviceId: row.device_id } : null;
 }
 
 /** Spends a challenge; false when it was already spent, expired or invalidated by a lock. */
@@ -26,8 +34,11 @@ export async function consumeChallenge(db: Db, tokenHash: string, now: number): 
   return Number(result.numDeletedRows) === 1;
 }
 
-export async function deleteUserChallenges(db: Db, userId: string): Promise<void> {
-  await db.deleteFrom("mfa_challenges").where("user_id", "=", userId).execute();
+export async function deleteUserChallenges(db: Db, userId: string, options: { untrustedOnly?: boolean } = {}): Promise<void> {
+  let query = db.deleteFrom("mfa_challenges").where("user_id", "=", userId);
+  // A password lock stops untrusted clients only: a trusted device's sign-in may finish.
+  if (options.untrustedOnly) query = query.where("device_id", "is", null);
+  await query.execute();
 }
 
 /**

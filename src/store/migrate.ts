@@ -5,6 +5,7 @@ import { initial } from "./migrations/001-initial.ts";
 import { totp } from "./migrations/002-totp.ts";
 import { notify } from "./migrations/003-notify.ts";
 import { instances } from "./migrations/004-instances.ts";
+import { devices } from "./migrations/005-devices.ts";
 import { scale } from "./migrations/007-scale.ts";
 import { oidc } from "./migrations/009-oidc.ts";
 
@@ -16,6 +17,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "002-totp": totp(database.dialect),
         "003-notify": notify(database.dialect),
         "004-instances": instances(database.dialect),
+        "005-devices": devices(database.dialect),
         "007-scale": scale(database.dialect, { tablePrefix }),
         "009-oidc": oidc(database.dialect),
       };

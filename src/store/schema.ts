@@ -63,6 +63,8 @@ export interface MfaChallengesTable {
   created_at: number;
   expires_at: number;
   ip: string | null;
+  /** The trusted device the password came from, or null for an untrusted client. */
+  device_id: string | null;
 }
 
 export interface RecoveryCodesTable {
@@ -171,9 +173,28 @@ export interface InstancesTable {
   heartbeat_at: number;
 }
 
+/** A trusted device of one user: the browser's token (SHA-256 only) and that pair's own counter. */
+export interface DevicesTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_used_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  locked_until: number | null;
+  password_failures: number;
+  password_last_failed_at: number | null;
+  /** JSON array of verification slots in flight, as users.password_slots. */
+  password_slots: string;
+  /** Bumped by every counter write: the compare-and-set, as on users. */
+  version: number;
+}
+
 export interface Schema {
   instances: InstancesTable;
   stat_counts: StatCountsTable;
+  devices: DevicesTable;
   oidc_clients: OidcClientsTable;
   oidc_payloads: OidcPayloadsTable;
   oidc_keys: OidcKeysTable;

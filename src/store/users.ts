@@ -5,7 +5,7 @@ import type { Schema, UsersTable } from "./schema.ts";
 export type UserRow = Selectable<UsersTable>;
 type Db = Kysely<Schema>;
 
-function parseSlots(json: string): Slot[] {
+export function parseSlots(json: string): Slot[] {
   try {
     const value: unknown = JSON.parse(json);
     return Array.isArray(value) ? (value as Slot[]) : [];

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
-  changePassword, confirmTotp, disableTotp, startTotpSetup, toUserView, type Authenticated,
+  changePassword, confirmTotp, disableTotp, startTotpSetup, userView, type Authenticated,
 } from "../auth/index.ts";
 import { padFailure } from "../http/login-answer.ts";
 import { clientOf } from "../http/session.ts";
@@ -21,9 +21,9 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     return session;
   }
 
-  function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
+  async function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
     return renderPage(reply, "account", {
-      title: "Your account", viewer: viewerOf(session), user: toUserView(session.user, auth.policy, auth.now()), ...notes,
+      title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user), ...notes,
     }, status);
   }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { disableUser, enableUser, toUserView, unlockUser, type Authenticated, type UserView } from "../auth/index.ts";
+import { disableUser, enableUser, unlockUser, userView, userViews, type Authenticated, type UserView } from "../auth/index.ts";
 import { adminActor } from "../http/admin-guard.ts";
 import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
 import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.ts";
@@ -28,11 +28,11 @@ function userPath(id: string): string {
 }
 
 /** A user as a row of the table or the head of its page: the view plus what the template shows. */
-function presented(user: UserView, viewer: Authenticated) {
+function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean) {
   return {
     ...user,
     path: userPath(user.id),
-    badge: statusBadge(user),
+    badge: statusBadge(user, { deviceTrust }),
     lockedUntilText: user.lockedUntil === null ? "" : utc(user.lockedUntil),
     lastFailedText: utc(user.lastFailedAt),
     lastLoginText: utc(user.lastLoginAt),
@@ -75,7 +75,7 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
       statuses: STATUSES.map((value) => ({ value, selected: value === status })),
       q,
       caption: `${page.length === 0 ? "No" : page.length} user${page.length === 1 ? "" : "s"}${described ? ` with ${described}` : ""}${decoded ? " (a later page)" : ""}`,
-      users: page.map((row) => presented(toUserView(row, auth.policy, now), session)),
+      users: (await userViews(auth, page)).map((user) => presented(user, session, auth.deviceTrust)),
       back: withParams("/admin/users", { ...filters, cursor: decoded ? cursor : undefined }),
       firstPage: decoded ? withParams("/admin/users", filters) : null,
       nextPage: rows.length > limit && last ? withParams("/admin/users", { ...filters, cursor: encodeUserCursor(last.email) }) : null,
@@ -97,7 +97,7 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     const events = await listEvents(db, { userId: row.id, order: "newest", limit: limit + 1, cursor: cursor ?? undefined });
     const page = events.slice(0, limit);
     const last = page.at(-1);
-    const user = presented(toUserView(row, auth.policy, auth.now()), session);
+    const user = presented(await userView(auth, row), session, auth.deviceTrust);
     return renderPage(reply, "admin-user", {
       title: row.email, viewer: viewerOf(session), wide: true, user,
       notice: cursor === null

@@ -50,13 +50,15 @@ export function disabledReasonWords(reason: UserView["disabledReason"]): string 
 
 /**
  * The status badge: "Locked until 2026-11-22 15:04:05 UTC (2FA)", "Disabled (repeated
- * lockouts)" or "Active". A disable is never called a lock.
+ * lockouts)" or "Active". A disable is never called a lock. With device trust a password lock
+ * stops only untrusted clients, and says so: "Locked for new devices until … (password)".
  */
-export function statusBadge(user: UserView): Badge {
+export function statusBadge(user: UserView, options: { deviceTrust?: boolean } = {}): Badge {
   if (user.status === "disabled") return { tone: "disabled", text: `Disabled (${disabledReasonWords(user.disabledReason)})` };
   if (user.status === "locked") {
     const factor = user.lockReason === "mfa" ? "2FA" : "password";
-    return { tone: "locked", text: `Locked until ${utc(user.lockedUntil)} (${factor})` };
+    const what = options.deviceTrust && factor === "password" ? "Locked for new devices" : "Locked";
+    return { tone: "locked", text: `${what} until ${utc(user.lockedUntil)} (${factor})` };
   }
   return { tone: "active", text: "Active" };
 }

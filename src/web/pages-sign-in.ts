@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { completeMfaLogin, endSession, login } from "../auth/index.ts";
 import { requestPasswordReset } from "../notify/index.ts";
 import type { UserRow } from "../store/index.ts";
+import { deviceTokenOf, setDeviceCookie } from "../http/device.ts";
 import { padFailure } from "../http/login-answer.ts";
 import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
@@ -22,8 +23,11 @@ function homeOf(user: UserRow): string {
 export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const { config, auth, oidc } = deps;
 
-  async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserRow, token: string, app: AppSignIn): Promise<FastifyReply> {
+  async function signIn(
+    request: FastifyRequest, reply: FastifyReply, user: UserRow, token: string, deviceToken: string | null, app: AppSignIn,
+  ): Promise<FastifyReply> {
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    setDeviceCookie(reply, config, deviceToken);
     // Signing in for an app: the provider issues its code only now, after the guard said yes.
     if (app.kind === "pending") return reply.redirect(await oidc.finishLogin(request.raw, reply.raw, user.id), 303);
     return reply.redirect(homeOf(user), 303);
@@ -64,8 +68,8 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
       return renderPage(reply, "login", { title: "Sign in", viewer: null, email, ...view, error: "Enter your e-mail address and password." }, 400);
     }
     const client = clientOf(request);
-    const result = await login(auth, { email, password, client: { ...client, ...appClient(forApp) } });
-    if (result.kind === "authenticated") return signIn(request, reply, result.user, result.token, forApp);
+    const result = await login(auth, { email, password, client: { ...client, ...appClient(forApp) }, deviceToken: deviceTokenOf(request) });
+    if (result.kind === "authenticated") return signIn(request, reply, result.user, result.token, result.deviceToken, forApp);
     if (result.kind === "mfa_required") {
       reply.setCookie(MFA_COOKIE, result.mfaToken, { ...cookieOptions(config.publicUrl, auth.mfaChallengeTtlMs), path: "/login/mfa" });
       return reply.redirect(mfaPath(forApp), 303);
@@ -94,10 +98,12 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     if (!/^[A-Za-z0-9 -]{6,32}$/.test(code)) {
       return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...view, error: "Enter the 6-digit code or a recovery code." }, 400);
     }
-    const result = await completeMfaLogin(auth, { mfaToken, code, client: { ...clientOf(request), ...appClient(forApp) } });
+    const result = await completeMfaLogin(auth, {
+      mfaToken, code, client: { ...clientOf(request), ...appClient(forApp) }, deviceToken: deviceTokenOf(request),
+    });
     if (result.kind === "authenticated") {
       reply.clearCookie(MFA_COOKIE, { path: "/login/mfa" });
-      return signIn(request, reply, result.user, result.token, forApp);
+      return signIn(request, reply, result.user, result.token, result.deviceToken, forApp);
     }
     await padFailure(startedAt);
     return renderPage(reply, "login-mfa", {

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import { toUserView, type UserView } from "../../src/auth/index.ts";
-import { findUserByEmail, listEvents, type StoredEvent } from "../../src/store/index.ts";
+import { countUserDevices, findUserByEmail, listEvents, type StoredEvent } from "../../src/store/index.ts";
 import type { TestApp } from "../support/app.ts";
 
 /** SPEC's default generic message, spelled out here so a change to the constant is caught. */
@@ -26,7 +26,7 @@ export async function eventTrail(t: TestApp, email: string): Promise<string[]> {
 export async function viewOf(t: TestApp, email: string): Promise<UserView> {
   const row = await findUserByEmail(t.auth.database.db, email);
   if (!row) throw new Error(`no user ${email}`);
-  return toUserView(row, t.auth.policy, t.clock.now());
+  return toUserView(row, t.auth.policy, t.clock.now(), (await countUserDevices(t.auth.database.db, [row.id])).get(row.id) ?? 0);
 }
 
 /** Logs in with the right password and returns the session token (asserting the 200). */

@@ -2,7 +2,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import { hotp, toUserView, totpStep, type UserView } from "../../src/auth/index.ts";
-import { findUserByEmail, listEvents, type StoredEvent, type UserRow } from "../../src/store/index.ts";
+import { countUserDevices, findUserByEmail, listEvents, type StoredEvent, type UserRow } from "../../src/store/index.ts";
 import { postLogin, type TestApp } from "../support/app.ts";
 import { base32Decode } from "../support/base32.ts";
 
@@ -91,7 +91,7 @@ export function me(t: TestApp, token: string): Promise<LightMyRequestResponse> {
 export async function viewOf(t: TestApp, email: string): Promise<UserView> {
   const row = await findUserByEmail(t.auth.database.db, email);
   if (!row) throw new Error(`no user ${email}`);
-  return toUserView(row, t.auth.policy, t.clock.now());
+  return toUserView(row, t.auth.policy, t.clock.now(), (await countUserDevices(t.auth.database.db, [row.id])).get(row.id) ?? 0);
 }
 
 /** Stored events of one address, oldest first. */

@@ -27,7 +27,7 @@ describe("console pages: access", () => {
 
   async function victimStatus(): Promise<string> {
     const row = await findUserByEmail(t.auth.database.db, VICTIM);
-    return row ? toUserView(row, t.auth.policy, t.clock.now()).status : "missing";
+    return row ? toUserView(row, t.auth.policy, t.clock.now(), 0).status : "missing";
   }
 
   it("sends a visitor without a session (or with a dead one, or only a Bearer token) to /login", async () => {

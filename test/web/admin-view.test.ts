@@ -8,7 +8,7 @@ import {
 const BASE: UserView = {
   id: "u1", email: "a@example.com", role: "user", status: "active", lockedUntil: null, lockReason: null, disabledReason: null,
   failedPasswordAttempts: 0, failedMfaAttempts: 0, lockoutCount: 0, lastFailedAt: null, lastFailedIp: null, lastLoginAt: null,
-  mfaEnabled: false, createdAt: "2026-11-22T12:00:00.000Z",
+  mfaEnabled: false, trustedDevices: 0, createdAt: "2026-11-22T12:00:00.000Z",
 };
 const LOCKED: UserView = { ...BASE, status: "locked", lockedUntil: "2026-11-22T15:04:05.000Z", lockReason: "password" };
 

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { Type } from "typebox";
 import {
-  createUser, disableUser, enableUser, toUserView, unlockUser, type AuthContext, type UserView,
+  createUser, disableUser, enableUser, unlockUser, userView, userViews, type AuthContext, type UserView,
 } from "../../auth/index.ts";
 import { findUserById, listUsers, type UserRow } from "../../store/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
@@ -45,7 +45,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
   const { auth } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook("onRequest", requireAdmin(auth));
-  const view = (row: UserRow): UserView => toUserView(row, auth.policy, auth.now());
+  const view = (row: UserRow): Promise<UserView> => userView(auth, row);
 
   api.get("/api/admin/users", {
     schema: {
@@ -71,7 +71,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      users: page.map((row) => toUserView(row, auth.policy, now)),
+      users: await userViews(auth, page),
       nextCursor: rows.length > limit && last ? encodeUserCursor(last.email) : null,
     };
   });
@@ -91,19 +91,19 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
       if (result.error === "invalid_email") return sendError(reply, "invalid_request", `Invalid body: email is ${result.message}`);
       return sendError(reply, result.error, result.error === "weak_password" ? `The ${result.message}.` : undefined);
     }
-    return reply.code(201).send(view(result.user));
+    return reply.code(201).send(await view(result.user));
   });
 
   api.get("/api/admin/users/:id", {
     schema: { summary: "One user", tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors } },
   }, async (request, reply) => {
     const row = await findUserById(auth.database.db, request.params.id);
-    return row ? view(row) : sendError(reply, "not_found", "No user with this id.");
+    return row ? await view(row) : sendError(reply, "not_found", "No user with this id.");
   });
 
   type Outcome = { ok: true; user: UserRow } | { ok: false; error: "not_found" | "last_admin" | "self" };
-  const answer = (reply: FastifyReply, result: Outcome) => {
-    if (result.ok) return reply.send(view(result.user));
+  const answer = async (reply: FastifyReply, result: Outcome) => {
+    if (result.ok) return reply.send(await view(result.user));
     if (result.error === "not_found") return sendError(reply, "not_found", "No user with this id.");
     return sendError(reply, result.error === "self" ? "cannot_disable_self" : "last_admin");
   };

@@ -3,9 +3,10 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { changePassword, endSession, login, type AuthContext } from "../../auth/index.ts";
 import type { Config } from "../../config.ts";
+import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
 import { padFailure, sendLoginFailure } from "../login-answer.ts";
-import { EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
+import { DeviceTokenField, EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE, sessionToken } from "../session.ts";
 
 export interface AuthRouteDeps {
@@ -13,11 +14,12 @@ export interface AuthRouteDeps {
   readonly auth: AuthContext;
 }
 
-const LoginBody = Type.Object({ email: EmailField, password: PasswordField });
+const LoginBody = Type.Object({ email: EmailField, password: PasswordField, deviceToken: Type.Optional(DeviceTokenField) });
 const Authenticated = Type.Object({
   status: Type.Literal("authenticated"),
   user: SessionUserSchema,
   token: Type.String(),
+  deviceToken: Type.Optional(Type.String({ description: "Send it back as deviceToken to sign in as a trusted device" })),
 });
 const MfaRequired = Type.Object({ status: Type.Literal("mfa_required"), mfaToken: Type.String() });
 
@@ -36,17 +38,20 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   }, async (request, reply) => {
     const startedAt = performance.now();
     const client = clientOf(request);
-    const result = await login(auth, { email: request.body.email, password: request.body.password, client });
+    const deviceToken = deviceTokenOf(request);
+    const result = await login(auth, { email: request.body.email, password: request.body.password, client, deviceToken });
     if (result.kind === "failed") {
       await padFailure(startedAt);
       return sendLoginFailure(reply, config, result);
     }
     if (result.kind === "mfa_required") return { status: "mfa_required" as const, mfaToken: result.mfaToken };
     reply.setCookie(SESSION_COOKIE, result.token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    setDeviceCookie(reply, config, result.deviceToken);
     return {
       status: "authenticated" as const,
       user: { id: result.user.id, email: result.user.email, role: result.user.role === "admin" ? "admin" as const : "user" as const },
       token: result.token,
+      ...(result.deviceToken === null ? {} : { deviceToken: result.deviceToken }),
     };
   });
 

@@ -4,8 +4,9 @@ import { Type } from "typebox";
 import { completeMfaLogin, confirmTotp, disableTotp, RECOVERY_CODE_COUNT, startTotpSetup, type AuthContext } from "../../auth/index.ts";
 import type { Config } from "../../config.ts";
 import { sendError } from "../errors.ts";
+import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { padFailure, sendLoginFailure } from "../login-answer.ts";
-import { ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
+import { DeviceTokenField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE } from "../session.ts";
 
 export interface MfaRouteDeps {
@@ -25,23 +26,32 @@ export async function mfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): Promi
     schema: {
       summary: "Complete a login with a TOTP or recovery code",
       tags: ["auth"],
-      body: Type.Object({ mfaToken: Type.String({ minLength: 20, maxLength: 200 }), code: CodeField }),
+      body: Type.Object({
+        mfaToken: Type.String({ minLength: 20, maxLength: 200 }), code: CodeField, deviceToken: Type.Optional(DeviceTokenField),
+      }),
       response: {
-        200: Type.Object({ status: Type.Literal("authenticated"), user: SessionUserSchema, token: Type.String() }),
+        200: Type.Object({
+          status: Type.Literal("authenticated"), user: SessionUserSchema, token: Type.String(), deviceToken: Type.Optional(Type.String()),
+        }),
         400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 423: ErrorSchema,
       },
     },
   }, async (request, reply) => {
     const startedAt = performance.now();
-    const result = await completeMfaLogin(auth, { ...request.body, client: clientOf(request) });
+    const { mfaToken, code } = request.body;
+    const result = await completeMfaLogin(auth, { mfaToken, code, client: clientOf(request), deviceToken: deviceTokenOf(request) });
     if (result.kind === "failed") {
       await padFailure(startedAt);
       const reason = result.reason === "invalid_token" || result.reason === "mfa_invalid" ? "wrong_password" : result.reason;
       return sendLoginFailure(reply, config, { kind: "failed", reason, user: result.user, attemptsRemaining: null });
     }
     reply.setCookie(SESSION_COOKIE, result.token, cookieOptions(config.publicUrl, config.sessionMaxAgeMs));
+    setDeviceCookie(reply, config, result.deviceToken);
     const role = result.user.role === "admin" ? "admin" as const : "user" as const;
-    return { status: "authenticated" as const, user: { id: result.user.id, email: result.user.email, role }, token: result.token };
+    return {
+      status: "authenticated" as const, user: { id: result.user.id, email: result.user.email, role }, token: result.token,
+      ...(result.deviceToken === null ? {} : { deviceToken: result.deviceToken }),
+    };
   });
 
   api.post("/api/auth/mfa/totp/setup", {

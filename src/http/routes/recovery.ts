@@ -2,14 +2,17 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { PASSWORD_MIN_LENGTH, passwordProblem, type AuthContext } from "../../auth/index.ts";
+import type { Config } from "../../config.ts";
 import { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordReset } from "../../notify/index.ts";
 import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "../../notify/pages.ts";
+import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
 import { padFailure } from "../login-answer.ts";
 import { EmailField, ErrorSchema, PasswordField } from "../schemas.ts";
 import { clientOf } from "../session.ts";
 
 export interface RecoveryRouteDeps {
+  readonly config: Config;
   readonly auth: AuthContext;
 }
 
@@ -34,7 +37,7 @@ function resetForm(reply: FastifyReply, status: number, token: string, error?: s
 
 /** SPEC "Recovery": forgot / reset / unlock, as JSON API and as pages that work without JavaScript. */
 export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDeps): Promise<void> {
-  const { auth } = deps;
+  const { auth, config } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post("/api/auth/password/forgot", {
@@ -61,9 +64,10 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
     },
   }, async (request, reply) => {
     const { token, password } = request.body;
-    const result = await redeemResetToken(auth, token, password, clientOf(request));
+    const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
     if (result === "invalid_token") return sendError(reply, "invalid_token");
     if (result === "weak_password") return sendError(reply, "weak_password", `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
+    setDeviceCookie(reply, config, result.deviceToken);
     return reply.code(204).send(null);
   });
 
@@ -75,8 +79,9 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
       response: { 204: Type.Null(), 400: ErrorSchema },
     },
   }, async (request, reply) => {
-    const result = await redeemUnlockToken(auth, request.body.token, clientOf(request));
+    const result = await redeemUnlockToken(auth, request.body.token, clientOf(request), { deviceToken: deviceTokenOf(request) });
     if (result === "invalid_token") return sendError(reply, "invalid_token");
+    setDeviceCookie(reply, config, result.deviceToken);
     return reply.code(204).send(null);
   });
 
@@ -90,10 +95,11 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
   });
 
   app.post("/unlock", { schema: { hide: true } }, async (request, reply) => {
-    const result = await redeemUnlockToken(auth, field(request.body, "token"), clientOf(request));
+    const result = await redeemUnlockToken(auth, field(request.body, "token"), clientOf(request), { deviceToken: deviceTokenOf(request) });
     if (result === "invalid_token") {
       return page(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
     }
+    setDeviceCookie(reply, config, result.deviceToken);
     return page(reply, 200, "message", { title: "Account unlocked", ok: true, message: "Your account is unlocked. You can sign in again." });
   });
 
@@ -112,11 +118,12 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
       return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
     }
     if (password !== field(request.body, "confirm")) return resetForm(reply, 400, token, "The two passwords are not the same.");
-    const result = await redeemResetToken(auth, token, password, clientOf(request));
+    const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
     if (result === "weak_password") return resetForm(reply, 400, token, `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
     if (result === "invalid_token") {
       return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
     }
+    setDeviceCookie(reply, config, result.deviceToken);
     return page(reply, 200, "message", {
       title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password.",
     });
