@@ -1,6 +1,7 @@
 import { parseCommand } from "./args.ts";
 import type { Command } from "./command.ts";
 import { CLIENT_COMMANDS } from "./commands-client.ts";
+import { DEVICE_COMMANDS } from "./commands-devices.ts";
 import { EVENTS_COMMAND } from "./commands-events.ts";
 import { IMPORT_COMMAND } from "./commands-import.ts";
 import { SERVER_COMMANDS } from "./commands-server.ts";
@@ -11,7 +12,9 @@ import { commandHelp, commandList, overview, shortUsage } from "./usage.ts";
 
 export type { Io } from "./io.ts";
 
-const COMMANDS: readonly Command[] = [...SERVER_COMMANDS, ...USER_COMMANDS, IMPORT_COMMAND, EVENTS_COMMAND, ...CLIENT_COMMANDS];
+const COMMANDS: readonly Command[] = [
+  ...SERVER_COMMANDS, ...USER_COMMANDS, ...DEVICE_COMMANDS, IMPORT_COMMAND, EVENTS_COMMAND, ...CLIENT_COMMANDS,
+];
 const HELP = new Set(["--help", "-h"]);
 
 interface Resolved {

@@ -56,6 +56,7 @@ export function userDetails(user: UserView): string {
     ["last failure", lastFailed],
     ["last login", user.lastLoginAt === null ? "never" : shortTime(user.lastLoginAt)],
     ["2FA", user.mfaEnabled ? "enabled" : "off"],
+    ["trusted devices", String(user.trustedDevices)],
     ["created", shortTime(user.createdAt)],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

@@ -19,6 +19,7 @@ import { adminClientRoutes } from "./routes/admin-clients.ts";
 import { adminStatsRoutes } from "./routes/admin-stats.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { adminDeviceRoutes, deviceRoutes } from "./routes/devices.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { recoveryRoutes } from "./routes/recovery.ts";
@@ -151,6 +152,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(authRoutes, { config, auth: deps.auth });
   await app.register(adminUserRoutes, { auth: deps.auth });
   await app.register(adminImportRoutes, { auth: deps.auth });
+  await app.register(deviceRoutes, { auth: deps.auth });
+  await app.register(adminDeviceRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(adminClientRoutes, { auth: deps.auth });

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
-  changePassword, confirmTotp, disableTotp, startTotpSetup, userView, type Authenticated,
+  changePassword, confirmTotp, disableTotp, forgetDevice, listDevices, startTotpSetup, userView, type Authenticated, type DeviceView,
 } from "../auth/index.ts";
+import { deviceTokenOf } from "../http/device.ts";
+import { describeUserAgent } from "../user-agent.ts";
 import { padFailure } from "../http/login-answer.ts";
 import { clientOf } from "../http/session.ts";
 import type { WebDeps } from "./plugin.ts";
@@ -10,6 +12,18 @@ import { pageSession, renderPage, viewerOf } from "./render.ts";
 function field(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | null)?.[name];
   return typeof value === "string" ? value : "";
+}
+
+/** A trusted device in words: "Firefox 133 on Windows 10", last used when and from where. */
+function presentDevice(device: DeviceView) {
+  return {
+    id: device.id,
+    name: describeUserAgent(device.userAgent),
+    lastUsed: device.lastUsedAt.replace("T", " ").replace(/\.\d{3}Z$/, " UTC"),
+    since: device.createdAt.slice(0, 10),
+    ip: device.ip ?? "an unknown address",
+    current: device.current,
+  };
 }
 
 export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
@@ -22,8 +36,10 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
   }
 
   async function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
+    const devices = await listDevices(auth, session.user.id, deviceTokenOf(reply.request));
     return renderPage(reply, "account", {
       title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user), ...notes,
+      deviceTrust: auth.deviceTrust, devices: devices.map(presentDevice),
     }, status);
   }
 
@@ -87,4 +103,13 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     return fresh ? account(reply, fresh, { info: "Two-step verification is off." }) : reply.redirect("/login", 303);
   });
 
+  app.post("/account/devices/forget", { schema: { hide: true } }, async (request, reply) => {
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const id = field(request.body, "id");
+    const forgotten = id !== "" && id.length <= 100 &&
+      await forgetDevice(auth, session.user, id, { by: "user", client: clientOf(request) });
+    if (!forgotten) return account(reply, session, { error: "That device is not one of your trusted devices." }, 404);
+    return account(reply, session, { info: "The device was forgotten. It signs in as a new device next time." });
+  });
 }

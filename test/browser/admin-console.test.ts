@@ -61,7 +61,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
     await page.waitForURL(`${origin}/admin/users`);
     const row = page.locator(`tr[data-email="${VICTIM}"]`);
-    expect(await row.locator(".badge").textContent()).toBe("Locked until 2026-11-22 12:15:00 UTC (password)");
+    expect(await row.locator(".badge").textContent()).toBe("Locked for new devices until 2026-11-22 12:15:00 UTC (password)");
     await screenshot(page, "admin-users");
 
     await row.getByRole("button", { name: `Unlock ${VICTIM}` }).click();

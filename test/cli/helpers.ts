@@ -20,7 +20,7 @@ export interface CliResult {
 /** The U fields of SPEC, in its order. */
 export const USER_FIELDS = [
   "id", "email", "role", "status", "lockedUntil", "lockReason", "disabledReason", "failedPasswordAttempts",
-  "failedMfaAttempts", "lockoutCount", "lastFailedAt", "lastFailedIp", "lastLoginAt", "mfaEnabled", "createdAt",
+  "failedMfaAttempts", "lockoutCount", "lastFailedAt", "lastFailedIp", "lastLoginAt", "mfaEnabled", "trustedDevices", "createdAt",
 ] as const;
 
 export const EVENT_FIELDS = ["id", "type", "at", "userId", "email", "ip", "userAgent", "message", "details"] as const;

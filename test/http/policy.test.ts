@@ -153,7 +153,7 @@ describe.each(DIALECTS)("lockout policy through POST /api/auth/login (%s)", (dia
     const outcomes = new Set(["login.succeeded", "login.failed", "account.locked"]);
     const seen = (await events(t)).filter((e) => outcomes.has(e.type))
       .map(({ type, userId, email, ip, message, details }) => ({ type, userId, email, ip, message, details }));
-    const login = { factor: "password", via: "login" };
+    const login = { factor: "password", via: "login", trustedDevice: false };
     expect(seen).toEqual([
       { type: "login.succeeded", userId: ann.id, email: "ann@example.com", ip: "127.0.0.1", message: "login succeeded", details: { via: "login" } },
       { type: "login.failed", userId: null, email: "nobody@example.com", ip: "127.0.0.1",

@@ -30,8 +30,12 @@ describe.each(DIALECTS)("sessions over HTTP (%s)", (dialect) => {
     const user = await t.createUser("ann@example.com", RIGHT);
     const response = await postLogin(t.app, "Ann@Example.COM", RIGHT);
     expect(response.statusCode).toBe(200);
-    const body = response.json() as { token: string };
-    expect(body).toEqual({ status: "authenticated", user: { id: user.id, email: "ann@example.com", role: "user" }, token: body.token });
+    const body = response.json() as { token: string; deviceToken: string };
+    expect(body).toEqual({
+      status: "authenticated", user: { id: user.id, email: "ann@example.com", role: "user" }, token: body.token, deviceToken: body.deviceToken,
+    });
+    expect(body.deviceToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.deviceToken).not.toBe(body.token);
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{43,}$/);
     expect(sessionCookie(response)).toBe(`deadbolt_session=${body.token}; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax`);
     expect(response.headers["strict-transport-security"]).toBeUndefined();

@@ -52,7 +52,7 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain("<caption>4 users</caption>");
     const locked = rowOf(response.body, LOCKED);
-    expect(locked).toContain('<span class="badge locked">Locked until 2026-11-22 12:15:00 UTC (password)</span>');
+    expect(locked).toContain('<span class="badge locked">Locked for new devices until 2026-11-22 12:15:00 UTC (password)</span>');
     expect(locked).toMatch(/<td class="num">3<\/td>\s*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
     expect(locked).toContain("2026-11-22 12:00:00 UTC");
     expect(locked).toContain("198.51.100.23");
@@ -155,7 +155,7 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     const response = await page(`/admin/users/${ids[LOCKED]}`);
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain(`<h1>${LOCKED}</h1>`);
-    expect(response.body).toContain('id="status-badge">Locked until 2026-11-22 12:15:00 UTC (password)</span>');
+    expect(response.body).toContain('id="status-badge">Locked for new devices until 2026-11-22 12:15:00 UTC (password)</span>');
     expect(buttons(response.body)).toEqual(["Unlock", "Disable"]);
     expect(response.body).toContain(`name="back" value="/admin/users/${ids[LOCKED]}"`);
     const locked = response.body.indexOf("account locked until 2026-11-22T12:15:00Z after 3 failed password attempts");

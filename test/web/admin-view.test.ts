@@ -17,6 +17,9 @@ describe("console wording", () => {
     expect(statusBadge(BASE)).toEqual({ tone: "active", text: "Active" });
     expect(statusBadge(LOCKED)).toEqual({ tone: "locked", text: "Locked until 2026-11-22 15:04:05 UTC (password)" });
     expect(statusBadge({ ...LOCKED, lockReason: "mfa" }).text).toBe("Locked until 2026-11-22 15:04:05 UTC (2FA)");
+    // With trusted devices a password lock stops new devices only, and the badge says so; a 2FA lock stops all.
+    expect(statusBadge(LOCKED, { deviceTrust: true }).text).toBe("Locked for new devices until 2026-11-22 15:04:05 UTC (password)");
+    expect(statusBadge({ ...LOCKED, lockReason: "mfa" }, { deviceTrust: true }).text).toBe("Locked until 2026-11-22 15:04:05 UTC (2FA)");
     const disabled = (reason: UserView["disabledReason"]) => statusBadge({ ...BASE, status: "disabled", disabledReason: reason });
     expect(disabled("admin")).toEqual({ tone: "disabled", text: "Disabled (by an admin)" });
     expect(disabled("mfa_failures").text).toBe("Disabled (too many failed 2FA codes)");
