@@ -7,7 +7,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
-import type { AuthContext } from "../auth/index.ts";
+import { presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
@@ -24,17 +24,22 @@ import { healthRoutes } from "./routes/health.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { recoveryRoutes } from "./routes/recovery.ts";
 import type { Throttle } from "./throttle.ts";
-import { installThrottle, NO_TRUSTED_DEVICES, type TrustedDeviceCheck } from "./throttle-gate.ts";
+import { installThrottle, type TrustedDeviceCheck } from "./throttle-gate.ts";
 import { webPages } from "../web/plugin.ts";
 
 export interface AppDeps {
   readonly auth: AuthContext;
   readonly metrics: Metrics;
   readonly throttle: Throttle;
-  /** Exempts a user's trusted devices from the per-client throttle; default: no device is trusted. */
+  /** Exempts a user's trusted devices from the per-client throttle; default: the devices the store knows. */
   readonly trustedDevice?: TrustedDeviceCheck;
   /** Fastify's logger; omit for a silent app (tests). */
   readonly logger?: FastifyBaseLogger;
+}
+
+/** The throttle's exemption asks the device store (a device the target user trusts). */
+function trustedDeviceOf(auth: AuthContext): TrustedDeviceCheck {
+  return (deviceToken, userId) => presentsTrustedDevice(auth, { userId }, deviceToken);
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -146,7 +151,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 
   installThrottle(app, {
-    auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? NO_TRUSTED_DEVICES, perMinute: config.throttlePerMinute,
+    auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? trustedDeviceOf(deps.auth), perMinute: config.throttlePerMinute,
   });
   await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
   await app.register(authRoutes, { config, auth: deps.auth });
