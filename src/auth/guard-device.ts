@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import {
-  deviceAttemptsRemaining, onDeviceFailure, onDeviceLoginCompleted, onDeviceVerified, reserveOnDevice, settle, statusFor,
+  deviceAttemptsRemaining, deviceSlotOwners, onDeviceFailure, onDeviceLoginCompleted, onDeviceVerified, reserveOnDevice, settle, statusFor,
   thresholdFor,
 } from "../lockout/index.ts";
 import {
@@ -12,6 +12,7 @@ import type { AuthContext, Client } from "./context.ts";
 import { failedMessage, isoSeconds, refusedMessage } from "./event-messages.ts";
 import type { GuardRequest, GuardResult } from "./guard.ts";
 import { eventFor, logEvents, recordEvents } from "./record.ts";
+import { InstanceUnavailableError } from "./slot-release.ts";
 
 /**
  * The trusted-device lane of the guard: the same reserve / verify / record loop as the
@@ -20,6 +21,10 @@ import { eventFor, logEvents, recordEvents } from "./record.ts";
  */
 
 type Reserved = { readonly row: UserRow; readonly device: DeviceRow; readonly slotId: string | null };
+
+/** As the account lane: how long to wait before asking whether slot owners live, and the longest pause. */
+const LIVENESS_AFTER_MS = 200;
+const MAX_POLL_MS = 100;
 
 /** Thrown inside a transaction to roll it back and decide again. */
 class LostRace extends Error {}
@@ -57,13 +62,16 @@ async function reserveDeviceSlot(
   const started = performance.now();
   let knownUser = request.user;
   let knownDevice: DeviceRow | undefined = device;
+  let deadOwners: readonly string[] = [];
   for (;;) {
-    const row = knownUser ?? await readUser(ctx, request.userId);
-    const current = knownDevice ?? await findDevice(ctx.database.db, device.id);
+    const row: UserRow = knownUser ?? await readUser(ctx, request.userId);
+    const current: DeviceRow | undefined = knownDevice ?? await findDevice(ctx.database.db, device.id);
     knownUser = undefined;
     knownDevice = undefined;
     if (!current) return "forgotten";
-    const reservation = reserveOnDevice(lockoutStateOf(row), deviceStateOf(current), ctx.policy, ctx.now(), slotId);
+    const state = deviceStateOf(current);
+    const claim = { owner: ctx.instance.id, deadOwners };
+    const reservation = reserveOnDevice(lockoutStateOf(row), state, ctx.policy, ctx.now(), slotId, claim);
     switch (reservation.kind) {
       case "refused":
         return refuseOnDevice(ctx, row, current, request, reservation.reason, reservation.by);
@@ -77,13 +85,23 @@ async function reserveDeviceSlot(
         }
         continue;
       }
-      case "wait":
-        if (performance.now() - started > ctx.slotWaitMs) {
+      case "wait": {
+        // As on the account: after a short wait, the slots of a process that died are free.
+        const waited = performance.now() - started;
+        const dead = waited < LIVENESS_AFTER_MS ? [] : await ctx.instance.deadAmong(deviceSlotOwners(state));
+        if (dead.some((owner) => !deadOwners.includes(owner))) {
+          deadOwners = [...new Set([...deadOwners, ...dead])];
+          knownUser = row;
+          knownDevice = current;
+          continue;
+        }
+        if (waited > ctx.slotWaitMs) {
           await recordEvents(ctx, [eventFor("login.failed", { user: row }, request.client, ctx.now(),
             "attempt not checked: no verification slot of this trusted device became free in time", details(request, current, { reason: "throttled" }))]);
           return { kind: "busy", user: row };
         }
-        await sleep(5 + Math.random() * 20);
+        await sleep(Math.min(MAX_POLL_MS, 5 + waited / 10) * (0.5 + Math.random()));
+      }
     }
   }
 }
@@ -92,10 +110,44 @@ async function releaseDeviceSlot(ctx: AuthContext, deviceId: string, slotId: str
   if (slotId === null) return;
   for (;;) {
     const device = await findDevice(ctx.database.db, deviceId);
-    if (!device) return;
+    if (!device || !deviceStateOf(device).password.slots.some((slot) => slot.id === slotId)) return;
     const state = onDeviceVerified(deviceStateOf(device), ctx.policy, ctx.now(), slotId);
     if (await compareAndSetDevice(ctx.database.db, device, { device: state })) return;
   }
+}
+
+/** Releases now, or, when the database cannot be reached, as soon as it can again (as `releaseOnError`). */
+async function releaseDeviceOnError(ctx: AuthContext, deviceId: string, slotId: string | null): Promise<void> {
+  if (slotId === null) return;
+  try {
+    await releaseDeviceSlot(ctx, deviceId, slotId);
+  } catch {
+    ctx.instance.retryLater(() => releaseDeviceSlot(ctx, deviceId, slotId));
+  }
+}
+
+/**
+ * Reserves with a fresh heartbeat, as the account lane's `reserveFresh`: once the slot is
+ * ours nobody may presume this process dead for longer than a verification takes. After a
+ * lapse the slot is taken back under a fresh heartbeat (a version bump), or reserved anew.
+ */
+async function reserveDeviceFresh(
+  ctx: AuthContext, request: GuardRequest, device: DeviceRow, slotId: string,
+): Promise<Reserved | GuardResult | "forgotten"> {
+  const started = performance.now();
+  if (!(await ctx.instance.refresh())) throw new InstanceUnavailableError("this instance cannot write its heartbeat");
+  let reserved = await reserveDeviceSlot(ctx, request, device, slotId);
+  while (reserved !== "forgotten" && !("kind" in reserved) && reserved.slotId !== null && !ctx.instance.isFresh()) {
+    if (performance.now() - started > ctx.slotWaitMs || !(await ctx.instance.refresh())) {
+      await releaseDeviceOnError(ctx, device.id, reserved.slotId);
+      throw new InstanceUnavailableError("this instance's heartbeat keeps lapsing");
+    }
+    const current = await findDevice(ctx.database.db, device.id);
+    const held = current && deviceStateOf(current).password.slots.some((slot) => slot.id === slotId);
+    const written = held ? await compareAndSetDevice(ctx.database.db, current, { device: deviceStateOf(current) }) : undefined;
+    reserved = written ? { ...reserved, device: written } : await reserveDeviceSlot(ctx, request, device, slotId);
+  }
+  return reserved;
 }
 
 async function recordDeviceFailure(ctx: AuthContext, request: GuardRequest, reserved: Reserved): Promise<GuardResult> {
@@ -186,17 +238,18 @@ async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, rese
 export async function guardOnDevice(
   ctx: AuthContext, request: GuardRequest, device: DeviceRow, slotId: string,
 ): Promise<GuardResult | "forgotten"> {
-  const reserved = await reserveDeviceSlot(ctx, request, device, slotId);
+  const reserved = await reserveDeviceFresh(ctx, request, device, slotId);
   if (reserved === "forgotten" || "kind" in reserved) return reserved;
-  let ok: boolean;
   try {
-    ok = await request.verify(reserved.row);
+    const ok = await request.verify(reserved.row);
+    ctx.metrics.verification("real");
+    return ok ? await recordDeviceSuccess(ctx, request, reserved) : await recordDeviceFailure(ctx, request, reserved);
   } catch (error) {
-    await releaseDeviceSlot(ctx, reserved.device.id, reserved.slotId).catch(() => {});
+    // A check that could not run, or an outcome that could not be recorded, counts as nothing
+    // but must not keep the device's slot until it expires.
+    await releaseDeviceOnError(ctx, reserved.device.id, reserved.slotId);
     throw error;
   }
-  ctx.metrics.verification("real");
-  return ok ? recordDeviceSuccess(ctx, request, reserved) : recordDeviceFailure(ctx, request, reserved);
 }
 
 /** After a trusted device's second factor: that device's counter starts over, nothing else. */

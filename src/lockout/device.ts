@@ -1,6 +1,6 @@
-import { FRESH, liveSlots, settleCounter, statusFor } from "./decide.ts";
+import { FRESH, liveSlots, reclaim, settleCounter, statusFor } from "./decide.ts";
 import { thresholdFor } from "./policy.ts";
-import type { FactorCounter, Lane, LockoutState, Policy, Slot } from "./types.ts";
+import type { FactorCounter, Lane, LockoutState, Policy, Slot, SlotClaim } from "./types.ts";
 
 /**
  * One trusted device of one user (OWASP device cookies, Entra-style separate counters): its
@@ -63,7 +63,7 @@ function release(counter: FactorCounter, slotId: string | null): FactorCounter {
  * password lock does not. At most `threshold` verifications are in flight or failed on the device.
  */
 export function reserveOnDevice(
-  account: LockoutState, device: DeviceState, policy: Policy, now: number, slotId: string,
+  account: LockoutState, device: DeviceState, policy: Policy, now: number, slotId: string, claim?: SlotClaim,
 ): DeviceReservation {
   const status = statusFor(account, now, "device");
   if (status !== "active") return { kind: "refused", reason: status, by: "account" };
@@ -71,9 +71,12 @@ export function reserveOnDevice(
   if (deviceLocked(current, now)) return { kind: "refused", reason: "locked", by: "device" };
   const threshold = thresholdFor(policy, account.role, "password");
   if (threshold === 0) return { kind: "unlimited" };
-  const counter = current.password;
+  // The same slots as the account's: owned by an instance, a dead owner's reclaimed.
+  const counter = reclaim(current.password, claim?.deadOwners ?? []);
   if (counter.failures + counter.slots.length >= threshold) return { kind: "wait" };
-  const slot: Slot = { id: slotId, expiresAt: now + policy.slotTtlMs };
+  const slot: Slot = claim === undefined
+    ? { id: slotId, expiresAt: now + policy.slotTtlMs }
+    : { id: slotId, expiresAt: now + policy.slotTtlMs, owner: claim.owner };
   return {
     kind: "reserved",
     device: { ...current, password: { ...counter, slots: [...counter.slots, slot] } },
@@ -122,4 +125,11 @@ export function deviceAttemptsRemaining(device: DeviceState, account: LockoutSta
   const current = settleDevice(device, policy, now);
   if (deviceLocked(current, now)) return 0;
   return Math.max(0, threshold - current.password.failures);
+}
+
+/** The distinct owners of the device's slots in flight (to ask the shell which are alive). */
+export function deviceSlotOwners(device: DeviceState): string[] {
+  const owners = new Set<string>();
+  for (const slot of device.password.slots) if (slot.owner !== undefined) owners.add(slot.owner);
+  return [...owners];
 }

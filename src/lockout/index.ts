@@ -9,7 +9,7 @@ export {
 } from "./decide.ts";
 export type { DeviceDecision, DeviceEffect, DeviceReservation, DeviceState } from "./device.ts";
 export {
-  deviceAttemptsRemaining, deviceLocked, laneOf, onDeviceFailure, onDeviceLoginCompleted, onDeviceVerified,
+  deviceAttemptsRemaining, deviceLocked, deviceSlotOwners, laneOf, onDeviceFailure, onDeviceLoginCompleted, onDeviceVerified,
   reserveOnDevice, settleDevice,
 } from "./device.ts";
 export { lockDuration, thresholdFor } from "./policy.ts";

@@ -34,7 +34,7 @@ describe("which counter an attempt uses", () => {
     expect(reserveOnDevice({ ...locked, lockReason: "mfa" }, device(), p, T0, "s")).toEqual({ kind: "refused", reason: "locked", by: "account" });
     expect(reserveOnDevice(state({ disabledReason: "admin" }), device(), p, T0, "s")).toEqual({ kind: "refused", reason: "disabled", by: "account" });
     // The second factor of a trusted device's sign-in is not stopped by the password lock either.
-    expect(reserve(locked, "mfa", p, T0, "s", { lane: "device" }).kind).toBe("reserved");
+    expect(reserve(locked, "mfa", p, T0, "s", { owner: "i1", deadOwners: [], lane: "device" }).kind).toBe("reserved");
     expect(reserve(locked, "mfa", p, T0, "s").kind).toBe("refused");
   });
 
