@@ -126,7 +126,7 @@ describe("trusted-device properties", () => {
     // `threshold` of them.
     const laneArb = fc.array(fc.record({ lane: fc.constantFrom("device" as const, "account" as const), fail: fc.boolean(), gap: fc.integer({ min: 0, max: 200 }) }), { maxLength: 200 });
     fc.assert(fc.property(policyArb, roleArb, laneArb, (raw, role, attempts) => {
-      const p: Policy = { ...raw, windowMs: Math.max(raw.windowMs, 10 * MIN), durationMs: Math.max(raw.durationMs, 10 * MIN), slotTtlMs: 5 * MIN, disableAfter: 0 };
+      const p: Policy = { ...raw, windowMs: Math.max(raw.windowMs, 10 * MIN), durationMs: Math.max(raw.durationMs, 10 * MIN), maxDurationMs: Math.max(raw.maxDurationMs, 10 * MIN), slotTtlMs: 5 * MIN, disableAfter: 0 };
       let account = state({ role });
       let d = device();
       let now = T0;
