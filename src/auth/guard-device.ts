@@ -45,7 +45,7 @@ async function refuseOnDevice(
 ): Promise<GuardResult> {
   // Same cost as a real check, but the stored hash is never touched.
   if (options.timing === "dummy_verify") {
-    await ctx.hasher.dummyVerify("");
+    await ctx.hasher.dummyVerify("", { lane: request.lane ?? "trusted" });
     ctx.metrics.verification("dummy");
   }
   const now = ctx.now();
