@@ -67,9 +67,10 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
   }
   const mfa = user.mfa_enabled === 1;
   const device = await findTrustedDevice(ctx, user.id, request.deviceToken);
-  // A device this user trusts gets the hashing lane ahead of untrusted attempts, and no new-device notice.
+  // A device this user trusts gets the hashing lane ahead of untrusted attempts.
   const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
-  const deviceTrusted = request.deviceTrusted ?? (ctx.deviceTrust ? device !== null : undefined);
+  // Left to the caller (issue 9b's notices): deriving it here would mail every first sign-in.
+  const deviceTrusted = request.deviceTrusted;
   const result = await guardSecret(ctx, {
     userId: user.id,
     user,

@@ -144,7 +144,7 @@ export async function completeMfaLogin(
   ctx: AuthContext,
   input: {
     mfaToken: string; code: string; client: Client;
-    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. Default: the challenge's device. */
+    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. */
     deviceTrusted?: boolean;
     /** The device token the client presents (cookie or body), trusted once the sign-in completes. */
     deviceToken?: string | null;
@@ -157,7 +157,7 @@ export async function completeMfaLogin(
   // The lane is the one the password came through: the challenge remembers its trusted device.
   const found = challenge.deviceId === null || !ctx.deviceTrust ? undefined : await findDevice(ctx.database.db, challenge.deviceId);
   const device = found && found.user_id === user.id ? found : null;
-  const deviceTrusted = input.deviceTrusted ?? (ctx.deviceTrust ? device !== null : undefined);
+  const deviceTrusted = input.deviceTrusted;
   let used: "totp" | "recovery_code" | null = null;
   const result = await guardSecret(ctx, {
     userId: user.id, factor: "mfa", client: input.client, via: "mfa", onSuccess: "complete_login",
