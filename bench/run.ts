@@ -88,7 +88,7 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
   const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers, correctUsers: 200 });
   const started = await Promise.allSettled([
     startServerProcess({ env: { BENCH_HASH: storedHash }, script: REFERENCE_SCRIPT }),
-    startServerProcess({ env: fixture.env }),
+    startServerProcess({ env: fixture.env, management: true }),
   ]);
   const [reference, deadbolt] = started.map((s) => (s.status === "fulfilled" ? s.value : null));
   try {

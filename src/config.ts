@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 
 export type Disclosure = "generic" | "informative";
 export type MfaAction = "lock" | "disable";
@@ -20,10 +20,19 @@ export interface LockoutConfig {
   readonly mfaAction: MfaAction;
 }
 
+/** The second listener for /metrics, /healthz and /readyz; never exposed with the public port. */
+export interface ManagementListener {
+  readonly host: string;
+  /** 0 listens on a free port (tests); DEADBOLT_MANAGEMENT_PORT=0 means no listener at all. */
+  readonly port: number;
+}
+
 export interface Config {
   readonly databaseUrl: string;
   readonly host: string;
   readonly port: number;
+  /** null when DEADBOLT_MANAGEMENT_PORT=0. */
+  readonly management: ManagementListener | null;
   readonly publicUrl: string;
   readonly lockout: LockoutConfig;
   readonly disclosure: Disclosure;
@@ -57,6 +66,8 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_DATABASE_URL: "sqlite:./data/deadbolt.db",
   DEADBOLT_HOST: "127.0.0.1",
   DEADBOLT_PORT: "3000",
+  DEADBOLT_MANAGEMENT_HOST: "127.0.0.1",
+  DEADBOLT_MANAGEMENT_PORT: "9464",
   DEADBOLT_PUBLIC_URL: "http://localhost:3000",
   DEADBOLT_LOCKOUT_THRESHOLD: "5",
   DEADBOLT_LOCKOUT_WINDOW: "15m",
@@ -110,10 +121,28 @@ function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number
   return value;
 }
 
-function duration(env: Env, name: keyof typeof DEFAULTS, min = 1): number {
-  const text = read(env, name);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+/** No setting may make a lock or an expiry unrepresentable (SPEC: a lock over 10 years is refused). */
+const TEN_YEARS = 3_650 * DAY;
+
+/** Sane range of every duration variable: long enough to mean something, short enough to be a date. */
+const DURATION_RANGES = {
+  DEADBOLT_LOCKOUT_WINDOW: [SECOND, 365 * DAY],
+  DEADBOLT_LOCKOUT_DURATION: [SECOND, TEN_YEARS],
+  DEADBOLT_LOCKOUT_MAX_DURATION: [SECOND, TEN_YEARS],
+  DEADBOLT_SESSION_IDLE_TIMEOUT: [MINUTE, 400 * DAY],
+  DEADBOLT_SESSION_MAX_AGE: [MINUTE, 400 * DAY],
+} as const satisfies Partial<Record<keyof typeof DEFAULTS, readonly [number, number]>>;
+
+function duration(env: Env, name: keyof typeof DURATION_RANGES): number {
+  const text = read(env, name).trim();
+  const [min, max] = DURATION_RANGES[name];
   const ms = parseDuration(text);
-  if (ms === null || ms < min) fail(name, text, "a duration such as 500ms, 2s, 15m, 24h or 7d");
+  if (ms === null || ms < min || ms > max) {
+    fail(name, text, `a duration from ${formatDuration(min)} to ${formatDuration(max)}, such as 500ms, 2s, 15m, 24h or 7d`);
+  }
   return ms;
 }
 
@@ -166,6 +195,13 @@ function secretKey(env: Env, isPostgres: boolean): Buffer | null {
   return key;
 }
 
+function management(env: Env): ManagementListener | null {
+  const port = integer(env, "DEADBOLT_MANAGEMENT_PORT", 0, 65535);
+  const host = read(env, "DEADBOLT_MANAGEMENT_HOST").trim();
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) fail("DEADBOLT_MANAGEMENT_HOST", host, "a host name or IP address");
+  return port === 0 ? null : Object.freeze({ host, port });
+}
+
 function email(env: Env, name: string): string | null {
   const text = optional(env, name);
   if (text === null) return null;
@@ -206,6 +242,7 @@ export function loadConfig(env: Env): Config {
     databaseUrl: databaseUrlValue,
     host: read(env, "DEADBOLT_HOST").trim(),
     port: integer(env, "DEADBOLT_PORT", 0, 65535),
+    management: management(env),
     publicUrl: url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"]),
     lockout: Object.freeze({
       threshold: integer(env, "DEADBOLT_LOCKOUT_THRESHOLD", 0, 1000),

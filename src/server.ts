@@ -2,6 +2,7 @@ import pino from "pino";
 import { emergencyUnlock } from "./auth/index.ts";
 import { configWarnings, type Config } from "./config.ts";
 import { buildApp } from "./http/app.ts";
+import { buildManagementApp } from "./http/management.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { createThrottle } from "./http/throttle.ts";
 import { createTransport, startDispatcher } from "./notify/index.ts";
@@ -13,6 +14,8 @@ const DISPATCH_INTERVAL_MS = 5_000;
 export interface RunningServer {
   /** The address actually bound, e.g. http://127.0.0.1:3000. */
   readonly url: string;
+  /** The management listener's address (/metrics), or null when DEADBOLT_MANAGEMENT_PORT=0. */
+  readonly managementUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -35,12 +38,33 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, logger: log });
-  const url = await app.listen({ host: config.host, port: config.port });
-  log.info({ url, database: config.databaseUrl.replace(/\/\/[^@]*@/, "//***@") }, `deadbolt listening on ${url}`);
+  const management = config.management === null ? null
+    : await buildManagementApp({ database: runtime.auth.database, metrics, logger: log });
+  let url: string;
+  let managementUrl: string | null = null;
+  try {
+    if (management !== null && config.management !== null) {
+      managementUrl = await management.listen({ host: config.management.host, port: config.management.port });
+    }
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A port in use: stop what started, so that the process can exit with the one-line error.
+    await app.close();
+    await management?.close();
+    await dispatcher.stop();
+    transport.close();
+    await throttle.close();
+    await runtime.close();
+    throw error;
+  }
+  log.info({ url, managementUrl, database: config.databaseUrl.replace(/\/\/[^@]*@/, "//***@") }, `deadbolt listening on ${url}`);
   return {
     url,
+    managementUrl,
     async close() {
+      // Stop taking requests, let those in flight finish, then stop the background work.
       await app.close();
+      await management?.close();
       await dispatcher.stop();
       transport.close();
       await throttle.close();

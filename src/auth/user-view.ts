@@ -1,5 +1,6 @@
 import { settle, statusOf, type AccountStatus, type Policy } from "../lockout/index.ts";
 import { lockoutStateOf, type UserRow } from "../store/index.ts";
+import { isoTime } from "../time.ts";
 
 /** The user as the API, the console and the CLI show it (SPEC's "U"). */
 export interface UserView {
@@ -21,7 +22,7 @@ export interface UserView {
 }
 
 function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoTime(ms);
 }
 
 /** Reads never write: an expired lock shows as active with fresh counters, straight from the row. */
@@ -42,6 +43,6 @@ export function toUserView(row: UserRow, policy: Policy, now: number): UserView 
     lastFailedIp: row.last_failed_ip,
     lastLoginAt: iso(row.last_login_at),
     mfaEnabled: row.mfa_enabled === 1,
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: isoTime(row.created_at),
   };
 }

@@ -147,7 +147,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   installThrottle(app, {
     auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? NO_TRUSTED_DEVICES, perMinute: config.throttlePerMinute,
   });
-  await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
+  // /metrics is not here: its counters tell which accounts exist (management.ts serves it).
+  await app.register(healthRoutes, { database: deps.auth.database });
   await app.register(authRoutes, { config, auth: deps.auth });
   await app.register(adminUserRoutes, { auth: deps.auth });
   await app.register(adminImportRoutes, { auth: deps.auth });

@@ -1,4 +1,4 @@
-import { lockDuration, thresholdFor } from "./policy.ts";
+import { LATEST_LOCK_MS, lockDuration, thresholdFor } from "./policy.ts";
 import type {
   AccountStatus, Decision, DisabledReason, Effect, Factor, FactorCounter, LockoutState, Policy,
   Reservation, Slot, SlotClaim,
@@ -110,7 +110,8 @@ function act(
     const effect: Effect = { type: "disabled", factor, reason: policyReason, failedAttempts, lockoutCount };
     return { state: { ...state, disabledReason: policyReason, lockoutCount }, effects: [effect] };
   }
-  const lockedUntil = now + lockDuration(policy, lockoutCount);
+  // Clamped so that no policy and no clock can make a lock that a date cannot hold.
+  const lockedUntil = Math.min(now + lockDuration(policy, lockoutCount), LATEST_LOCK_MS);
   const effect: Effect = {
     type: "locked", factor, failedAttempts, lockedUntil, lockoutCount,
     insteadOfDisable: policyReason !== null,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Eta } from "eta";
 import type { NoticeKind } from "../store/index.ts";
+import { isoTime } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
 
 const TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
@@ -32,7 +33,7 @@ export interface RenderedMail {
 
 /** 2026-11-22 15:04:05 UTC: unambiguous for a reader anywhere. */
 export function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return `${isoTime(ms).slice(0, 19).replace("T", " ")} UTC`;
 }
 
 function field(payload: Readonly<Record<string, unknown>>, name: string): string | null {
