@@ -56,6 +56,10 @@ export interface Config {
   readonly redisUrl: string | null;
   readonly sessionIdleMs: number;
   readonly sessionMaxAgeMs: number;
+  /** DEADBOLT_APP_NAME: shown in pages, mails and authenticator apps (the TOTP issuer). */
+  readonly appName: string;
+  /** Whether DEADBOLT_PUBLIC_URL was set, or derived from the port (for the start-up check). */
+  readonly publicUrlSet: boolean;
 }
 
 export const DEFAULT_LOGIN_FAILURE_MESSAGE =
@@ -89,7 +93,10 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_THROTTLE_PER_MINUTE: "600",
   DEADBOLT_SESSION_IDLE_TIMEOUT: "12h",
   DEADBOLT_SESSION_MAX_AGE: "7d",
+  DEADBOLT_APP_NAME: "deadbolt",
 });
+
+const APP_NAME_MAX_LENGTH = 60;
 
 /** A bad configuration value; `message` is the one line shown to the operator. */
 export class ConfigError extends Error {
@@ -238,12 +245,26 @@ export function loadConfig(env: Env): Config {
   const smtpUrl = optional(env, "DEADBOLT_SMTP_URL");
   if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl)) fail("DEADBOLT_SMTP_URL", smtpUrl, "smtp://… or smtps://…");
 
+  const port = integer(env, "DEADBOLT_PORT", 0, 65535);
+  const publicUrlSet = optional(env, "DEADBOLT_PUBLIC_URL") !== null;
+  // With only DEADBOLT_PORT set, links in mails point at that port rather than at 3000.
+  const publicUrl = publicUrlSet || port === 0
+    ? url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"])
+    : `http://localhost:${port}`;
+  const appName = read(env, "DEADBOLT_APP_NAME").trim();
+  // eslint-disable-next-line no-control-regex
+  if (appName === "" || appName.length > APP_NAME_MAX_LENGTH || /[\u0000-\u001f\u007f:]/.test(appName)) {
+    fail("DEADBOLT_APP_NAME", appName, `a name of 1 to ${APP_NAME_MAX_LENGTH} characters, without a colon or control characters`);
+  }
+
   const config: Config = {
     databaseUrl: databaseUrlValue,
     host: read(env, "DEADBOLT_HOST").trim(),
-    port: integer(env, "DEADBOLT_PORT", 0, 65535),
+    port,
     management: management(env),
-    publicUrl: url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"]),
+    publicUrl,
+    publicUrlSet,
+    appName,
     lockout: Object.freeze({
       threshold: integer(env, "DEADBOLT_LOCKOUT_THRESHOLD", 0, 1000),
       windowMs: duration(env, "DEADBOLT_LOCKOUT_WINDOW"),
@@ -301,6 +322,28 @@ function parseTrustProxy(value: string | null): TrustProxy | null {
   const entries = text.split(",").map((e) => e.trim()).filter((e) => e !== "");
   if (entries.length === 0 || !entries.every(isAddressOrCidr)) return null;
   return Object.freeze(entries);
+}
+
+/** The port a URL points at, written or implied by its scheme. */
+function portOf(address: string): number {
+  const parsed = new URL(address);
+  return parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A warning when DEADBOLT_PUBLIC_URL's port is not the one the server listens on: links in
+ * mails would then lead nowhere, unless a proxy forwards that port (say so if it does).
+ */
+export function publicUrlWarning(config: Config, listeningPort: number): string | null {
+  const linked = portOf(config.publicUrl);
+  if (linked === listeningPort) return null;
+  const host = new URL(config.publicUrl).hostname;
+  const local = LOOPBACK_HOSTS.has(host) || LOOPBACK_HOSTS.has(`[${host}]`);
+  return `DEADBOLT_PUBLIC_URL=${config.publicUrl} points at port ${linked}, but the server listens on port ${listeningPort}: ` +
+    (local ? "links in e-mails will not reach it; set DEADBOLT_PUBLIC_URL to this server's address"
+      : "links in e-mails work only if a proxy forwards that address here");
 }
 
 /** Warnings an operator should see at start-up (logged, not fatal). */

@@ -1,6 +1,7 @@
-import pino from "pino";
+import pino, { type Logger as Pino } from "pino";
+import pretty from "pino-pretty";
 import { emergencyUnlock } from "./auth/index.ts";
-import { configWarnings, type Config } from "./config.ts";
+import { configWarnings, publicUrlWarning, type Config } from "./config.ts";
 import { buildApp } from "./http/app.ts";
 import { buildManagementApp } from "./http/management.ts";
 import { createMetrics } from "./http/metrics.ts";
@@ -20,11 +21,23 @@ export interface RunningServer {
 }
 
 /**
+ * JSON lines in production (one object per line, for a log collector); readable lines when
+ * a person watches a terminal, so a mail written to the log can be read and its link followed.
+ */
+export function createLogger(config: Config, options: { pretty: boolean }): Pino {
+  const settings = { level: config.logLevel, base: { service: config.appName } };
+  if (!options.pretty) return pino(settings);
+  return pino(settings, pretty({
+    colorize: true, translateTime: "UTC:yyyy-mm-dd HH:MM:ss 'UTC'", ignore: "pid,hostname,service,mail", singleLine: false,
+  }));
+}
+
+/**
  * `deadbolt serve`: migrate, apply DEADBOLT_EMERGENCY_UNLOCK, then listen. The only place
  * that listens; everything else builds the app and injects requests.
  */
 export async function startServer(config: Config): Promise<RunningServer> {
-  const log = pino({ level: config.logLevel, base: { service: "deadbolt" } });
+  const log = createLogger(config, { pretty: process.stdout.isTTY === true });
   for (const warning of configWarnings(config)) log.warn(warning);
   const metrics = createMetrics();
   const runtime = await createRuntime(config, { log, metrics });
@@ -34,7 +47,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const transport = createTransport(config, log);
   const dispatcher = startDispatcher({
     database: runtime.auth.database, transport, now: runtime.auth.now, log, publicUrl: config.publicUrl,
-    from: config.mailFrom, intervalMs: DISPATCH_INTERVAL_MS, signal: runtime.auth.notify.signal,
+    from: config.mailFrom, appName: config.appName, intervalMs: DISPATCH_INTERVAL_MS, signal: runtime.auth.notify.signal,
   });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, logger: log });
@@ -57,6 +70,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await runtime.close();
     throw error;
   }
+  const mismatch = publicUrlWarning(config, new URL(url).port === "" ? 80 : Number(new URL(url).port));
+  if (mismatch !== null) log.warn(mismatch);
   log.info({ url, managementUrl, database: config.databaseUrl.replace(/\/\/[^@]*@/, "//***@") }, `deadbolt listening on ${url}`);
   return {
     url,

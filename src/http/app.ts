@@ -16,6 +16,7 @@ import { createOidcService } from "../oidc/index.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
 import { adminImportRoutes } from "./routes/admin-import.ts";
 import { adminClientRoutes } from "./routes/admin-clients.ts";
+import { adminLifecycleRoutes } from "./routes/admin-lifecycle.ts";
 import { adminStatsRoutes } from "./routes/admin-stats.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -152,6 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(authRoutes, { config, auth: deps.auth });
   await app.register(adminUserRoutes, { auth: deps.auth });
   await app.register(adminImportRoutes, { auth: deps.auth });
+  await app.register(adminLifecycleRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(adminClientRoutes, { auth: deps.auth });

@@ -8,3 +8,4 @@ export {
   slotOwners, statusOf, unlock,
 } from "./decide.ts";
 export { lockDuration, thresholdFor } from "./policy.ts";
+export { forgetSecondFactor } from "./second-factor.ts";
