@@ -60,6 +60,8 @@ export interface Config {
   readonly appName: string;
   /** Whether DEADBOLT_PUBLIC_URL was set, or derived from the port (for the start-up check). */
   readonly publicUrlSet: boolean;
+  /** DEADBOLT_EVENT_RETENTION: events (and mails, tokens, sessions) older than this are pruned; 0 = forever. */
+  readonly eventRetentionMs: number;
 }
 
 export const DEFAULT_LOGIN_FAILURE_MESSAGE =
@@ -94,6 +96,7 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_SESSION_IDLE_TIMEOUT: "12h",
   DEADBOLT_SESSION_MAX_AGE: "7d",
   DEADBOLT_APP_NAME: "deadbolt",
+  DEADBOLT_EVENT_RETENTION: "90d",
 });
 
 const APP_NAME_MAX_LENGTH = 60;
@@ -142,6 +145,21 @@ const DURATION_RANGES = {
   DEADBOLT_SESSION_IDLE_TIMEOUT: [MINUTE, 400 * DAY],
   DEADBOLT_SESSION_MAX_AGE: [MINUTE, 400 * DAY],
 } as const satisfies Partial<Record<keyof typeof DEFAULTS, readonly [number, number]>>;
+
+/** The sane range of DEADBOLT_EVENT_RETENTION: shorter than an hour would prune what the console shows. */
+export const RETENTION_MIN_MS = 60 * MINUTE;
+export const RETENTION_MAX_MS = TEN_YEARS;
+
+/** `0` (keep forever) or a duration from an hour to ten years. */
+function retention(env: Env): number {
+  const text = read(env, "DEADBOLT_EVENT_RETENTION");
+  if (text.trim() === "0") return 0;
+  const ms = parseDuration(text);
+  if (ms === null || ms < RETENTION_MIN_MS || ms > RETENTION_MAX_MS) {
+    fail("DEADBOLT_EVENT_RETENTION", text, "0 (keep forever) or a duration from 1h to 3650d, such as 30d or 90d");
+  }
+  return ms;
+}
 
 function duration(env: Env, name: keyof typeof DURATION_RANGES): number {
   const text = read(env, name).trim();
@@ -293,6 +311,7 @@ export function loadConfig(env: Env): Config {
     redisUrl,
     sessionIdleMs: duration(env, "DEADBOLT_SESSION_IDLE_TIMEOUT"),
     sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
+    eventRetentionMs: retention(env),
   };
   return Object.freeze(config);
 }

@@ -8,6 +8,7 @@ import { createMetrics } from "./http/metrics.ts";
 import { createThrottle } from "./http/throttle.ts";
 import { createTransport, startDispatcher } from "./notify/index.ts";
 import { createRuntime } from "./runtime.ts";
+import { startPruner } from "./pruner.ts";
 
 /** How often a server looks for mails queued by other processes (CLI) and for retries. */
 const DISPATCH_INTERVAL_MS = 5_000;
@@ -49,6 +50,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     database: runtime.auth.database, transport, now: runtime.auth.now, log, publicUrl: config.publicUrl,
     from: config.mailFrom, appName: config.appName, intervalMs: DISPATCH_INTERVAL_MS, signal: runtime.auth.notify.signal,
   });
+  const pruner = startPruner({ database: runtime.auth.database, now: runtime.auth.now, retentionMs: config.eventRetentionMs, log });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, logger: log });
   const management = config.management === null ? null
@@ -81,6 +83,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       await management?.close();
       await dispatcher.stop();
+      await pruner.stop();
       transport.close();
       await throttle.close();
       await runtime.close();

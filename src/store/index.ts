@@ -35,3 +35,5 @@ export type { InstanceRecord } from "./instances.ts";
 export { forgetSilentInstances, heartbeat, liveInstances, removeInstance } from "./instances.ts";
 export type { DeleteOutcome } from "./user-delete.ts";
 export { deleteUserRow, LAST_ADMIN_LOCK } from "./user-delete.ts";
+export type { PruneCounts, PruneOptions } from "./retention.ts";
+export { PRUNE_BATCH, pruneExpired } from "./retention.ts";
