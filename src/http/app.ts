@@ -81,6 +81,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (error.validation) {
       return reply.code(400).send(errorBody("invalid_request", `Invalid ${error.validationContext ?? "request"}: ${error.message}`));
     }
+    // @fastify/static refuses `/assets/` and traversal with 403/400: to a client it is not there.
+    if ((error.statusCode === 403 || error.statusCode === 404) || (error.statusCode === 400 && request.url.startsWith("/assets/"))) {
+      return sendError(reply, "not_found");
+    }
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       const code = clientErrorCode(error);
       return sendError(reply, code, code === "invalid_request" ? `The request is malformed: ${error.message}` : undefined);
@@ -93,6 +97,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return sendError(reply, "internal_error");
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, "not_found"));
+  // Answers carry sessions, tokens, secrets and account data: no cache (shared or not) keeps one.
+  // Static assets set their own caching; everything else is no-store unless a route said otherwise.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (!reply.hasHeader("cache-control") && !request.url.startsWith("/assets/") && request.url !== "/favicon.ico") {
+      reply.header("cache-control", "no-store");
+    }
+    return payload;
+  });
 
   const https = config.publicUrl.startsWith("https:");
   await app.register(helmet, {
