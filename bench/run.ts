@@ -174,4 +174,10 @@ done in ${fixed((performance.now() - startedAt) / 1000)} s; ${loadAverage()}`);
   console.log(`\ndone in ${fixed((performance.now() - startedAt) / 1000)} s; ${loadAverage()}`);
 }
 
-await main();
+const scaleAt = process.argv.indexOf("--scale");
+if (scaleAt >= 0) {
+  const { runScale } = await import("./scale.ts");
+  await runScale(Math.max(1000, Math.round(Number(process.argv[scaleAt + 1] ?? 1_000_000))));
+} else {
+  await main();
+}
