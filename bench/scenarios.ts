@@ -72,10 +72,10 @@ export function scenarios(fixture: DeadboltFixture): Readonly<Record<ScenarioKey
 export async function measure(
   scenario: Scenario, servers: Readonly<Record<Scenario["server"], ServerProcess>>, shape: LoadShape,
 ): Promise<Measured> {
-  const { url, pid } = servers[scenario.server];
+  const { url, pid, managementUrl } = servers[scenario.server];
   const counted = scenario.server === "deadbolt";
   const counters = (): Promise<number[]> =>
-    counted ? Promise.all([verifications(url, "real"), verifications(url, "dummy")]) : Promise.resolve([0, 0]);
+    counted ? Promise.all([verifications(managementUrl!, "real"), verifications(managementUrl!, "dummy")]) : Promise.resolve([0, 0]);
   const before = await counters();
   const cpuBefore = cpuTimes(pid);
   let total = 0;

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 
 export type Disclosure = "generic" | "informative";
 export type MfaAction = "lock" | "disable";
@@ -20,10 +20,19 @@ export interface LockoutConfig {
   readonly mfaAction: MfaAction;
 }
 
+/** The second listener for /metrics, /healthz and /readyz; never exposed with the public port. */
+export interface ManagementListener {
+  readonly host: string;
+  /** 0 listens on a free port (tests); DEADBOLT_MANAGEMENT_PORT=0 means no listener at all. */
+  readonly port: number;
+}
+
 export interface Config {
   readonly databaseUrl: string;
   readonly host: string;
   readonly port: number;
+  /** null when DEADBOLT_MANAGEMENT_PORT=0. */
+  readonly management: ManagementListener | null;
   readonly publicUrl: string;
   readonly lockout: LockoutConfig;
   readonly disclosure: Disclosure;
@@ -49,6 +58,12 @@ export interface Config {
   readonly sessionMaxAgeMs: number;
   /** DEADBOLT_DEVICE_TRUST: trusted devices (SPEC "Trusted devices"); false = plain per-account lockout. */
   readonly deviceTrust: boolean;
+  /** DEADBOLT_APP_NAME: shown in pages, mails and authenticator apps (the TOTP issuer). */
+  readonly appName: string;
+  /** Whether DEADBOLT_PUBLIC_URL was set, or derived from the port (for the start-up check). */
+  readonly publicUrlSet: boolean;
+  /** DEADBOLT_EVENT_RETENTION: events (and mails, tokens, sessions) older than this are pruned; 0 = forever. */
+  readonly eventRetentionMs: number;
 }
 
 export const DEFAULT_LOGIN_FAILURE_MESSAGE =
@@ -59,6 +74,8 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_DATABASE_URL: "sqlite:./data/deadbolt.db",
   DEADBOLT_HOST: "127.0.0.1",
   DEADBOLT_PORT: "3000",
+  DEADBOLT_MANAGEMENT_HOST: "127.0.0.1",
+  DEADBOLT_MANAGEMENT_PORT: "9464",
   DEADBOLT_PUBLIC_URL: "http://localhost:3000",
   DEADBOLT_LOCKOUT_THRESHOLD: "5",
   DEADBOLT_LOCKOUT_WINDOW: "15m",
@@ -81,7 +98,11 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_SESSION_IDLE_TIMEOUT: "12h",
   DEADBOLT_SESSION_MAX_AGE: "7d",
   DEADBOLT_DEVICE_TRUST: "on",
+  DEADBOLT_APP_NAME: "deadbolt",
+  DEADBOLT_EVENT_RETENTION: "90d",
 });
+
+const APP_NAME_MAX_LENGTH = 60;
 
 /** A bad configuration value; `message` is the one line shown to the operator. */
 export class ConfigError extends Error {
@@ -113,10 +134,43 @@ function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number
   return value;
 }
 
-function duration(env: Env, name: keyof typeof DEFAULTS, min = 1): number {
-  const text = read(env, name);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+/** No setting may make a lock or an expiry unrepresentable (SPEC: a lock over 10 years is refused). */
+const TEN_YEARS = 3_650 * DAY;
+
+/** Sane range of every duration variable: long enough to mean something, short enough to be a date. */
+const DURATION_RANGES = {
+  DEADBOLT_LOCKOUT_WINDOW: [SECOND, 365 * DAY],
+  DEADBOLT_LOCKOUT_DURATION: [SECOND, TEN_YEARS],
+  DEADBOLT_LOCKOUT_MAX_DURATION: [SECOND, TEN_YEARS],
+  DEADBOLT_SESSION_IDLE_TIMEOUT: [MINUTE, 400 * DAY],
+  DEADBOLT_SESSION_MAX_AGE: [MINUTE, 400 * DAY],
+} as const satisfies Partial<Record<keyof typeof DEFAULTS, readonly [number, number]>>;
+
+/** The sane range of DEADBOLT_EVENT_RETENTION: shorter than an hour would prune what the console shows. */
+export const RETENTION_MIN_MS = 60 * MINUTE;
+export const RETENTION_MAX_MS = TEN_YEARS;
+
+/** `0` (keep forever) or a duration from an hour to ten years. */
+function retention(env: Env): number {
+  const text = read(env, "DEADBOLT_EVENT_RETENTION");
+  if (text.trim() === "0") return 0;
   const ms = parseDuration(text);
-  if (ms === null || ms < min) fail(name, text, "a duration such as 500ms, 2s, 15m, 24h or 7d");
+  if (ms === null || ms < RETENTION_MIN_MS || ms > RETENTION_MAX_MS) {
+    fail("DEADBOLT_EVENT_RETENTION", text, "0 (keep forever) or a duration from 1h to 3650d, such as 30d or 90d");
+  }
+  return ms;
+}
+
+function duration(env: Env, name: keyof typeof DURATION_RANGES): number {
+  const text = read(env, name).trim();
+  const [min, max] = DURATION_RANGES[name];
+  const ms = parseDuration(text);
+  if (ms === null || ms < min || ms > max) {
+    fail(name, text, `a duration from ${formatDuration(min)} to ${formatDuration(max)}, such as 500ms, 2s, 15m, 24h or 7d`);
+  }
   return ms;
 }
 
@@ -169,6 +223,13 @@ function secretKey(env: Env, isPostgres: boolean): Buffer | null {
   return key;
 }
 
+function management(env: Env): ManagementListener | null {
+  const port = integer(env, "DEADBOLT_MANAGEMENT_PORT", 0, 65535);
+  const host = read(env, "DEADBOLT_MANAGEMENT_HOST").trim();
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) fail("DEADBOLT_MANAGEMENT_HOST", host, "a host name or IP address");
+  return port === 0 ? null : Object.freeze({ host, port });
+}
+
 function email(env: Env, name: string): string | null {
   const text = optional(env, name);
   if (text === null) return null;
@@ -205,11 +266,26 @@ export function loadConfig(env: Env): Config {
   const smtpUrl = optional(env, "DEADBOLT_SMTP_URL");
   if (smtpUrl !== null && !/^smtps?:\/\//.test(smtpUrl)) fail("DEADBOLT_SMTP_URL", smtpUrl, "smtp://… or smtps://…");
 
+  const port = integer(env, "DEADBOLT_PORT", 0, 65535);
+  const publicUrlSet = optional(env, "DEADBOLT_PUBLIC_URL") !== null;
+  // With only DEADBOLT_PORT set, links in mails point at that port rather than at 3000.
+  const publicUrl = publicUrlSet || port === 0
+    ? url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"])
+    : `http://localhost:${port}`;
+  const appName = read(env, "DEADBOLT_APP_NAME").trim();
+  // eslint-disable-next-line no-control-regex
+  if (appName === "" || appName.length > APP_NAME_MAX_LENGTH || /[\u0000-\u001f\u007f:]/.test(appName)) {
+    fail("DEADBOLT_APP_NAME", appName, `a name of 1 to ${APP_NAME_MAX_LENGTH} characters, without a colon or control characters`);
+  }
+
   const config: Config = {
     databaseUrl: databaseUrlValue,
     host: read(env, "DEADBOLT_HOST").trim(),
-    port: integer(env, "DEADBOLT_PORT", 0, 65535),
-    publicUrl: url(env, "DEADBOLT_PUBLIC_URL", ["http:", "https:"]),
+    port,
+    management: management(env),
+    publicUrl,
+    publicUrlSet,
+    appName,
     lockout: Object.freeze({
       threshold: integer(env, "DEADBOLT_LOCKOUT_THRESHOLD", 0, 1000),
       windowMs: duration(env, "DEADBOLT_LOCKOUT_WINDOW"),
@@ -239,6 +315,7 @@ export function loadConfig(env: Env): Config {
     sessionIdleMs: duration(env, "DEADBOLT_SESSION_IDLE_TIMEOUT"),
     sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
     deviceTrust: oneOf(env, "DEADBOLT_DEVICE_TRUST", ["on", "off"] as const) === "on",
+    eventRetentionMs: retention(env),
   };
   return Object.freeze(config);
 }
@@ -268,6 +345,28 @@ function parseTrustProxy(value: string | null): TrustProxy | null {
   const entries = text.split(",").map((e) => e.trim()).filter((e) => e !== "");
   if (entries.length === 0 || !entries.every(isAddressOrCidr)) return null;
   return Object.freeze(entries);
+}
+
+/** The port a URL points at, written or implied by its scheme. */
+function portOf(address: string): number {
+  const parsed = new URL(address);
+  return parsed.port === "" ? (parsed.protocol === "https:" ? 443 : 80) : Number(parsed.port);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A warning when DEADBOLT_PUBLIC_URL's port is not the one the server listens on: links in
+ * mails would then lead nowhere, unless a proxy forwards that port (say so if it does).
+ */
+export function publicUrlWarning(config: Config, listeningPort: number): string | null {
+  const linked = portOf(config.publicUrl);
+  if (linked === listeningPort) return null;
+  const host = new URL(config.publicUrl).hostname;
+  const local = LOOPBACK_HOSTS.has(host) || LOOPBACK_HOSTS.has(`[${host}]`);
+  return `DEADBOLT_PUBLIC_URL=${config.publicUrl} points at port ${linked}, but the server listens on port ${listeningPort}: ` +
+    (local ? "links in e-mails will not reach it; set DEADBOLT_PUBLIC_URL to this server's address"
+      : "links in e-mails work only if a proxy forwards that address here");
 }
 
 /** Warnings an operator should see at start-up (logged, not fatal). */

@@ -64,7 +64,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       slotWaitMs: SLOT_WAIT_MS,
       instance,
       secretKey: resolveSecretKey(config.secretKey, database.sqlitePath),
-      issuer: "deadbolt",
+      issuer: config.appName,
       mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
       notify: {
         publicUrl: config.publicUrl,

@@ -15,7 +15,7 @@ import { eventFor, recordEvents } from "./record.ts";
 
 /** Who performed an account change, for the audit trail. */
 export interface Actor {
-  readonly by: "admin" | "cli" | "token" | "password_reset" | "emergency";
+  readonly by: "admin" | "cli" | "token" | "password_reset" | "invitation" | "emergency";
   /** The acting admin's e-mail, when there is one. */
   readonly email?: string;
   readonly client: Client;
@@ -30,12 +30,14 @@ export function isValidEmail(email: string): boolean {
   return email.length <= 254 && EMAIL_PATTERN.test(normalizeEmail(email));
 }
 
-function byWords(actor: Actor): string {
+/** How an action was done, to end a sentence: "password reset with an e-mailed link". */
+export function byWords(actor: Actor): string {
   switch (actor.by) {
     case "admin": return `by admin ${actor.email ?? "(unknown)"}`;
     case "cli": return "from the command line";
     case "token": return "with an e-mailed unlock link";
-    case "password_reset": return "by a password reset";
+    case "password_reset": return "with an e-mailed link";
+    case "invitation": return "with the invitation link";
     case "emergency": return "by DEADBOLT_EMERGENCY_UNLOCK at start-up";
   }
 }
@@ -61,6 +63,7 @@ export async function createUser(
   ctx: AuthContext,
   input: { email: string; password: string; role: Role },
   actor: Actor,
+  options: { invited?: boolean } = {},
 ): Promise<{ ok: true; user: UserRow } | { ok: false; error: CreateUserError; message: string }> {
   const email = normalizeEmail(input.email);
   if (!isValidEmail(email)) return { ok: false, error: "invalid_email", message: "not a valid e-mail address" };
@@ -80,8 +83,10 @@ export async function createUser(
     }
     throw error;
   }
+  const invited = options.invited === true;
   await recordEvents(ctx, [eventFor("user.created", { user }, actor.client, ctx.now(),
-    `${input.role} account created ${byWords(actor)}`, { role: input.role, ...actorDetails(actor) })]);
+    `${input.role} account created ${byWords(actor)}${invited ? "; an invitation to set a password is being mailed" : ""}`,
+    { role: input.role, ...actorDetails(actor), ...(invited ? { invited } : {}) })]);
   return { ok: true, user };
 }
 
@@ -120,10 +125,14 @@ export function enableUser(ctx: AuthContext, userId: string, actor: Actor): Prom
 
 export type DisableError = "last_admin" | "self" | "not_found";
 
+/** An admin's note on a disable ("left the company"), kept in the event. */
+export const DISABLE_NOTE_MAX_LENGTH = 500;
+
 /** Disables by request; ends the user's sessions. The last active admin is never disabled. */
 export function disableUser(
-  ctx: AuthContext, userId: string, actor: Actor & { userId?: string },
+  ctx: AuthContext, userId: string, actor: Actor & { userId?: string }, options: { note?: string } = {},
 ): Promise<MutationResult<DisableError>> {
+  const note = options.note?.trim().slice(0, DISABLE_NOTE_MAX_LENGTH) ?? "";
   return mutateAccount<DisableError>(ctx, userId, async (row, state, now) => {
     if (actor.userId === row.id) return "self";
     const isAdmin = row.role === "admin";
@@ -136,8 +145,9 @@ export function disableUser(
     return {
       state: disable(state, "admin"),
       requireOtherActiveAdmin: isAdmin,
-      events: [eventFor("account.disabled", { user: row }, actor.client, now, `account disabled ${byWords(actor)}`,
-        { reason: "admin", ...actorDetails(actor) })],
+      events: [eventFor("account.disabled", { user: row }, actor.client, now,
+        `account disabled ${byWords(actor)}${note === "" ? "" : `: “${note}”`}`,
+        { reason: "admin", ...actorDetails(actor), ...(note === "" ? {} : { note }) })],
     };
   });
 }
@@ -157,10 +167,12 @@ export async function resetPassword(
     const events = [eventFor("password.reset", { user: row }, actor.client, now, `password reset ${byWords(actor)}`, actorDetails(actor))];
     if (wasLocked) {
       events.push(eventFor("account.unlocked", { user: row }, actor.client, now,
-        `account unlocked by a password reset (was locked until ${isoSeconds(current.lockedUntil ?? now)})`,
+        `account unlocked by the new password (was locked until ${isoSeconds(current.lockedUntil ?? now)})`,
         { by: "password_reset", wasLocked }));
     }
-    const notices = [passwordChangedNotice(row, changeActorOf(actor), { client: actor.client, now, version: row.version })];
+    // Choosing the first password from an invitation is no change to warn about.
+    const notices = actor.by === "invitation" ? []
+      : [passwordChangedNotice(row, changeActorOf(actor), { client: actor.client, now, version: row.version })];
     return { state: unlock(state, ctx.policy, now), events, extra: { password_hash: passwordHash }, notices };
   });
   if (result.ok) {

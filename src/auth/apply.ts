@@ -1,14 +1,11 @@
 import {
-  budgetOf, compareAndSetLockout, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
+  budgetOf, compareAndSetLockout, LAST_ADMIN_LOCK, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
   type EnqueueOptions, type EnqueueOutcome, type LockoutWrite, type Notice, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
 import { sql } from "kysely";
 import type { LockoutState } from "../lockout/index.ts";
 import type { AuthContext } from "./context.ts";
 import { logEvents } from "./record.ts";
-
-/** Advisory lock key taken by every write that may disable an admin ("dbltadm"). */
-const LAST_ADMIN_LOCK = 0x64626c7461646dn;
 
 /**
  * Writes a lockout state, its events and the security e-mails it causes atomically (the

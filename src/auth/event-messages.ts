@@ -1,8 +1,9 @@
 import type { Effect, Factor } from "../lockout/index.ts";
+import { isoTime } from "../time.ts";
 
 /** 2026-11-22T15:04:05Z: second precision reads better in messages. */
 export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return isoTime(ms).replace(/\.\d{3}Z$/, "Z");
 }
 
 function factorWords(factor: Factor): string {

@@ -15,6 +15,7 @@ import type { Lane } from "./priority-gate.ts";
 import { disabledMessage, failedMessage, isoSeconds, lockedMessage, refusedMessage } from "./event-messages.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { InstanceUnavailableError, reconfirm, releaseOnError, type Reserved } from "./slot-release.ts";
+import { isoTime } from "../time.ts";
 
 export type GuardResult =
   | { readonly kind: "verified"; readonly user: UserRow }
@@ -162,7 +163,7 @@ function failureEvents(row: UserRow, request: GuardRequest, ctx: AuthContext, no
     if (effect.type === "locked") {
       events.push(eventFor("account.locked", { user: row }, request.client, now, lockedMessage(effect), {
         factor: effect.factor, failedAttempts: effect.failedAttempts,
-        lockedUntil: new Date(effect.lockedUntil).toISOString(), lockoutCount: effect.lockoutCount,
+        lockedUntil: isoTime(effect.lockedUntil), lockoutCount: effect.lockoutCount,
         ...(effect.insteadOfDisable ? { insteadOfDisable: true, lastActiveAdmin: true } : {}),
       }));
     } else if (effect.type === "disabled") {

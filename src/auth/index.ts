@@ -2,8 +2,10 @@ export type { AuthContext, AuthMetrics, Client, Logger, NotifySettings, SessionP
 export { NO_METRICS } from "./context.ts";
 export type { Actor, CreateUserError, DisableError } from "./accounts.ts";
 export {
-  CLI_ACTOR, createUser, disableUser, emergencyUnlock, enableUser, isValidEmail, resetPassword, unlockUser,
+  CLI_ACTOR, createUser, DISABLE_NOTE_MAX_LENGTH, disableUser, emergencyUnlock, enableUser, isValidEmail, resetPassword, unlockUser,
 } from "./accounts.ts";
+export type { AdminActor, DeleteUserError, InviteResult, RoleChangeError } from "./lifecycle.ts";
+export { changeRole, deleteUser, inviteUser, resetMfa, sendResetLink } from "./lifecycle.ts";
 export type { GuardRequest, GuardResult } from "./guard.ts";
 export { guardSecret } from "./guard.ts";
 export type { LoginFailureReason, LoginRequest, LoginResult } from "./login.ts";

@@ -1,5 +1,6 @@
 import { settle, statusOf, type AccountStatus, type Policy } from "../lockout/index.ts";
 import { countUserDevices, lockoutStateOf, type UserRow } from "../store/index.ts";
+import { isoTime } from "../time.ts";
 import type { AuthContext } from "./context.ts";
 
 /** The user as the API, the console and the CLI show it (SPEC's "U"). */
@@ -24,7 +25,7 @@ export interface UserView {
 }
 
 function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoTime(ms);
 }
 
 /** Reads never write: an expired lock shows as active with fresh counters, straight from the row. */
@@ -46,7 +47,7 @@ export function toUserView(row: UserRow, policy: Policy, now: number, trustedDev
     lastLoginAt: iso(row.last_login_at),
     mfaEnabled: row.mfa_enabled === 1,
     trustedDevices,
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: isoTime(row.created_at),
   };
 }
 

@@ -1,11 +1,12 @@
 import {
-  CLI_ACTOR, createUser, disableUser, enableUser, isValidEmail, passwordProblem, resetPassword, userView, userViews,
+  CLI_ACTOR, createUser, enableUser, isValidEmail, passwordProblem, resetPassword, userView, userViews,
   unlockUser, type UserView,
 } from "../auth/index.ts";
 import type { Runtime } from "../runtime.ts";
 import { findUserByEmail, listUsers, normalizeEmail, type StatusFilter, type UserRow } from "../store/index.ts";
 import { flag, type Values } from "./args.ts";
 import { withRuntime, writeJson, type Command } from "./command.ts";
+import { DISABLE_COMMAND, LIFECYCLE_COMMANDS } from "./commands-lifecycle.ts";
 import { CliError, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { shortTime, userDetails, userTable } from "./output.ts";
@@ -144,27 +145,6 @@ const enable: Command = {
   }),
 };
 
-const disable: Command = {
-  name: "user disable",
-  synopsis: "<email> [--json]",
-  summary: "disable a user and end their sessions (never the last active admin)",
-  details: [JSON_HELP],
-  options: JSON_OPTION,
-  args: ["email"],
-  run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
-    const row = await findOrFail(runtime, positionals[0] as string);
-    const result = await disableUser(runtime.auth, row.id, CLI_ACTOR);
-    if (!result.ok) {
-      if (result.error === "last_admin") {
-        throw new CliError(`${row.email} is the last active admin and cannot be disabled; create or enable another admin first`);
-      }
-      throw new CliError(`no user with e-mail ${row.email}`);
-    }
-    const what = row.disabled_reason === null ? "disabled; sessions ended" : `already disabled (${row.disabled_reason})`;
-    return report(io, values, await viewOf(runtime, result.user), `${result.user.email}: ${what}`);
-  }),
-};
-
 const resetPasswordCommand: Command = {
   name: "user reset-password",
   synopsis: "<email> --password-stdin [--json]",
@@ -192,4 +172,6 @@ const resetPasswordCommand: Command = {
   }),
 };
 
-export const USER_COMMANDS: readonly Command[] = [create, show, list, unlock, enable, disable, resetPasswordCommand];
+export const USER_COMMANDS: readonly Command[] = [
+  create, show, list, unlock, enable, DISABLE_COMMAND, resetPasswordCommand, ...LIFECYCLE_COMMANDS,
+];

@@ -16,6 +16,7 @@ import { createOidcService } from "../oidc/index.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
 import { adminImportRoutes } from "./routes/admin-import.ts";
 import { adminClientRoutes } from "./routes/admin-clients.ts";
+import { adminLifecycleRoutes } from "./routes/admin-lifecycle.ts";
 import { adminStatsRoutes } from "./routes/admin-stats.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -86,6 +87,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (error.validation) {
       return reply.code(400).send(errorBody("invalid_request", `Invalid ${error.validationContext ?? "request"}: ${error.message}`));
     }
+    // @fastify/static refuses `/assets/` and traversal with 403/400: to a client it is not there.
+    if ((error.statusCode === 403 || error.statusCode === 404) || (error.statusCode === 400 && request.url.startsWith("/assets/"))) {
+      return sendError(reply, "not_found");
+    }
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       const code = clientErrorCode(error);
       return sendError(reply, code, code === "invalid_request" ? `The request is malformed: ${error.message}` : undefined);
@@ -98,6 +103,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return sendError(reply, "internal_error");
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, "not_found"));
+  // Answers carry sessions, tokens, secrets and account data: no cache (shared or not) keeps one.
+  // Static assets set their own caching; everything else is no-store unless a route said otherwise.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (!reply.hasHeader("cache-control") && !request.url.startsWith("/assets/") && request.url !== "/favicon.ico") {
+      reply.header("cache-control", "no-store");
+    }
+    return payload;
+  });
 
   const https = config.publicUrl.startsWith("https:");
   await app.register(helmet, {
@@ -153,12 +166,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   installThrottle(app, {
     auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? trustedDeviceOf(deps.auth), perMinute: config.throttlePerMinute,
   });
-  await app.register(healthRoutes, { database: deps.auth.database, metrics: deps.metrics });
+  // /metrics is not here: its counters tell which accounts exist (management.ts serves it).
+  await app.register(healthRoutes, { database: deps.auth.database });
   await app.register(authRoutes, { config, auth: deps.auth });
   await app.register(adminUserRoutes, { auth: deps.auth });
   await app.register(adminImportRoutes, { auth: deps.auth });
   await app.register(deviceRoutes, { auth: deps.auth });
   await app.register(adminDeviceRoutes, { auth: deps.auth });
+  await app.register(adminLifecycleRoutes, { auth: deps.auth });
   await app.register(adminEventRoutes, { auth: deps.auth });
   await app.register(adminStatsRoutes, { auth: deps.auth });
   await app.register(adminClientRoutes, { auth: deps.auth });

@@ -40,6 +40,18 @@ function isOwnOrigin(origin: string, request: FastifyRequest, publicOrigin: stri
   }
 }
 
+/** The pattern of the route that will answer (e.g. "/api/auth/login"), or the decoded path. */
+function matchedRoute(request: FastifyRequest): string {
+  const route = request.routeOptions.url;
+  if (typeof route === "string" && route !== "") return route;
+  const path = request.url.split("?")[0] ?? "";
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 /** True when the session comes from the cookie (sent by the browser on its own), not a Bearer header. */
 function isCookieAuthenticated(request: FastifyRequest): boolean {
   const cookie = request.cookies?.[SESSION_COOKIE];
@@ -56,7 +68,9 @@ export function csrfProblem(request: FastifyRequest, publicOrigin: string | null
   if (SAFE_METHODS.has(request.method)) return null;
   // Sign-in is checked without a cookie too: a cross-site form must not sign a victim's browser
   // into the attacker's account (login CSRF).
-  if (!isCookieAuthenticated(request) && !SIGN_IN_PATHS.has(request.url.split("?")[0] ?? "")) return null;
+  // Decided on the route the router matched, never on the URL text: `/api/auth/%6cogin` is the
+  // login route too (the router decodes it), and so is any spelling the router accepts.
+  if (!isCookieAuthenticated(request) && !SIGN_IN_PATHS.has(matchedRoute(request))) return null;
   const origin = header(request, "origin");
   const site = header(request, "sec-fetch-site");
   // Under Referrer-Policy: no-referrer a browser sends `Origin: null` on a same-origin form POST;

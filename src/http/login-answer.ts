@@ -3,6 +3,7 @@ import type { FastifyReply } from "fastify";
 import type { LoginResult } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import { sendError } from "./errors.ts";
+import { isoTime } from "../time.ts";
 
 /**
  * Failed logins are answered on a fixed grid of QUANTUM_MS after the request arrived, so
@@ -24,7 +25,7 @@ export async function sendLoginFailure(reply: FastifyReply, config: Config, fail
   if (config.disclosure === "informative") {
     const user = failure.user;
     if (failure.reason === "locked" && user?.locked_until != null) {
-      return sendError(reply, "account_locked", undefined, { lockedUntil: new Date(user.locked_until).toISOString() });
+      return sendError(reply, "account_locked", undefined, { lockedUntil: isoTime(user.locked_until) });
     }
     if (failure.reason === "disabled") return sendError(reply, "account_disabled");
     return sendError(reply, "invalid_credentials", config.loginFailureMessage,

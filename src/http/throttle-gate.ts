@@ -26,8 +26,8 @@ export interface ThrottleGateDeps {
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The throttle key of an admitted request that counts against its client; null otherwise. */
-    throttleKey: string | null;
+    /** The point an admitted request took from its client's minute; null otherwise. */
+    throttleTaken: { readonly key: string; readonly window: number } | null;
   }
 }
 
@@ -87,9 +87,10 @@ async function answer(reply: FastifyReply, rule: ThrottleRule, seconds: number):
 }
 
 /**
- * Installs the per-client throttle on every route of THROTTLED_ROUTES: checked in
- * `preHandler`, so a refused request costs no argon2 and no other work beyond a counter read;
- * counted in `onSend`, when the answer says whether the attempt failed. Requests that present
+ * Installs the per-client throttle on every route of THROTTLED_ROUTES: counted and checked in
+ * `preHandler`, so a refused request costs no argon2 and no other work beyond a counter, and
+ * a client cannot have more attempts in flight than its limit; refunded in `onSend` when the
+ * answer says the attempt did not fail. Requests that present
  * a device trusted by the user they act on are exempt. Call on the root instance before the
  * routes are registered.
  */
@@ -106,7 +107,7 @@ export function installThrottle(app: FastifyInstance, deps: ThrottleGateDeps): v
   };
   const sweep = setInterval(() => report(log.flush()), SWEEP_MS);
   sweep.unref();
-  app.decorateRequest("throttleKey", null);
+  app.decorateRequest("throttleTaken", null);
 
   const ruleOf = (request: FastifyRequest): ThrottleRule | undefined =>
     THROTTLED_ROUTES[`${request.method} ${request.routeOptions.url ?? ""}`];
@@ -124,9 +125,9 @@ export function installThrottle(app: FastifyInstance, deps: ThrottleGateDeps): v
     // Reports minutes that have ended (a no-op unless one has); the sweep covers quiet times.
     await log.flush().catch((error: unknown) => auth.log.error({ err: error }, "could not record client.throttled"));
     const key = clientKey(request.ip);
-    const seconds = await throttle.retryAfter(key);
+    const { wait: seconds, window } = await throttle.take(key);
     if (seconds === 0) {
-      request.throttleKey = key;
+      request.throttleTaken = { key, window };
       return;
     }
     // Only a client over its limit pays for the device lookup.
@@ -135,12 +136,13 @@ export function installThrottle(app: FastifyInstance, deps: ThrottleGateDeps): v
     return answer(reply, rule, seconds);
   });
 
+  // Every admitted attempt took a point as it started; one that did not fail gives it back.
   app.addHook("onSend", async (request, reply) => {
-    const key = request.throttleKey;
-    if (key === null) return;
-    request.throttleKey = null;
+    const taken = request.throttleTaken;
+    if (taken === null) return;
+    request.throttleTaken = null;
     const rule = ruleOf(request);
-    if (rule && (rule.counts === "every" || rule.failureStatuses.includes(reply.statusCode))) await throttle.fail(key);
+    if (rule && rule.counts === "failures" && !rule.failureStatuses.includes(reply.statusCode)) await throttle.refund(taken.key, taken.window);
   });
 
   app.addHook("onClose", async () => {

@@ -5,10 +5,14 @@ import { Redis } from "ioredis";
  * unreachable backend: the Redis one falls back to this process's own counts.
  */
 export interface Throttle {
-  /** Seconds until the client may try again, or 0 when it may try now. */
-  retryAfter(key: string): Promise<number>;
-  /** Counts one failed attempt (or one mail-sending request) of the client. */
-  fail(key: string): Promise<void>;
+  /**
+   * Counts one attempt of the client as it starts, and says whether it may go ahead: 0, or the
+   * seconds until it may try again. Counting at the start (not when the answer is known) bounds
+   * how many attempts one client can have in flight, however slow the answers are.
+   */
+  take(key: string): Promise<{ readonly wait: number; readonly window: number }>;
+  /** Gives back a point taken in `window` for an attempt that turned out not to fail. */
+  refund(key: string, window: number): Promise<void>;
   /** `off`, `memory` (this process), `shared` (Redis answers) or `per_process` (Redis is down: own counts). */
   mode(): "off" | "memory" | "shared" | "per_process";
   close(): Promise<void>;
@@ -29,15 +33,15 @@ export const WINDOW_MS = 60_000;
 const REDIS_TIMEOUT_MS = 250;
 
 const UNLIMITED: Throttle = {
-  retryAfter: async () => 0,
-  fail: async () => {},
+  take: async () => ({ wait: 0, window: 0 }),
+  refund: async () => {},
   mode: () => "off",
   close: async () => {},
 };
 
 interface Counts {
-  get(key: string, window: number): number;
-  add(key: string, window: number): void;
+  /** Adds `delta` in `window` (ignored for a window that has passed); returns the new count. */
+  add(key: string, window: number, delta: number): number;
 }
 
 /** Counts of the current window only; older windows are dropped when the window turns. */
@@ -51,13 +55,12 @@ function memoryCounts(): Counts {
     }
   };
   return {
-    get(key, window) {
+    add(key, window, delta) {
+      if (window < current) return 0;
       turn(window);
-      return counts.get(key) ?? 0;
-    },
-    add(key, window) {
-      turn(window);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      const count = (counts.get(key) ?? 0) + delta;
+      counts.set(key, count);
+      return count;
     },
   };
 }
@@ -91,11 +94,14 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   redis?.on("ready", () => { healthy = true; });
   const redisKey = (key: string, window: number): string => `deadbolt:throttle:${window}:${key}`;
 
-  async function shared(key: string, window: number): Promise<number | null> {
+  /** The shared count after adding `delta`, or null when Redis cannot answer now. */
+  async function shared(key: string, window: number, delta: number): Promise<number | null> {
     if (redis === null || redis.status !== "ready") return null;
+    const name = redisKey(key, window);
     try {
-      const value = await redis.get(redisKey(key, window));
-      return value === null ? 0 : Number(value);
+      const replies = await redis.multi().incrby(name, delta).pexpire(name, 2 * WINDOW_MS).exec();
+      const count = replies?.[0]?.[1];
+      return typeof count === "number" ? count : null;
     } catch (error) {
       down(error);
       return null;
@@ -103,22 +109,18 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   }
 
   return {
-    async retryAfter(key) {
+    async take(key) {
       const t = now();
       const window = Math.floor(t / WINDOW_MS);
-      const count = (await shared(key, window)) ?? local.get(key, window);
-      return count >= limit ? secondsLeft(t, window) : 0;
+      // This process's own count always moves too, so an outage of Redis leaves it throttling.
+      const own = local.add(key, window, 1);
+      const count = (await shared(key, window, 1)) ?? own;
+      return { wait: count > limit ? secondsLeft(t, window) : 0, window };
     },
-    async fail(key) {
-      const window = Math.floor(now() / WINDOW_MS);
-      local.add(key, window);
-      if (redis === null || redis.status !== "ready") return;
-      const name = redisKey(key, window);
-      try {
-        await redis.multi().incr(name).pexpire(name, 2 * WINDOW_MS).exec();
-      } catch (error) {
-        down(error);
-      }
+    async refund(key, window) {
+      if (window < Math.floor(now() / WINDOW_MS)) return;
+      local.add(key, window, -1);
+      await shared(key, window, -1);
     },
     mode() {
       if (redis === null) return "memory";

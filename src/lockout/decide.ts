@@ -1,4 +1,4 @@
-import { lockDuration, thresholdFor } from "./policy.ts";
+import { LATEST_LOCK_MS, lockDuration, thresholdFor } from "./policy.ts";
 import type {
   AccountStatus, Decision, DisabledReason, Effect, Factor, FactorCounter, Lane, LockoutState, Policy,
   Reservation, Slot, SlotClaim,
@@ -122,8 +122,9 @@ function act(
     const effect: Effect = { type: "disabled", factor, reason: policyReason, failedAttempts, lockoutCount };
     return { state: { ...state, disabledReason: policyReason, lockoutCount }, effects: [effect] };
   }
-  // A second-factor lock over a password lock (trusted lane) never shortens it.
-  const lockedUntil = Math.max(now + lockDuration(policy, lockoutCount), state.lockedUntil ?? 0);
+  // A second-factor lock over a password lock (trusted lane) never shortens it; clamped so
+  // that no policy and no clock can make a lock that a date cannot hold.
+  const lockedUntil = Math.min(Math.max(now + lockDuration(policy, lockoutCount), state.lockedUntil ?? 0), LATEST_LOCK_MS);
   const effect: Effect = {
     type: "locked", factor, failedAttempts, lockedUntil, lockoutCount,
     insteadOfDisable: policyReason !== null,

@@ -13,3 +13,4 @@ export {
   reserveOnDevice, settleDevice,
 } from "./device.ts";
 export { lockDuration, thresholdFor } from "./policy.ts";
+export { forgetSecondFactor } from "./second-factor.ts";

@@ -1,5 +1,8 @@
 import type { Factor, Policy, Role } from "./types.ts";
 
+/** The latest lock end: a little before the last instant a JavaScript Date can hold. */
+export const LATEST_LOCK_MS = 8.64e15 - 365 * 24 * 3_600_000;
+
 /** The number of failures of `factor` that act on an account of `role`; 0 = never. */
 export function thresholdFor(policy: Policy, role: Role, factor: Factor): number {
   if (factor === "mfa") return policy.mfaThreshold;
@@ -14,5 +17,6 @@ export function thresholdFor(policy: Policy, role: Role, factor: Factor): number
 export function lockDuration(policy: Policy, lockNumber: number): number {
   const exponent = Math.max(0, lockNumber - 1);
   const length = policy.durationMs * Math.pow(policy.backoff, exponent);
-  return Math.min(policy.maxDurationMs, Math.round(length));
+  // A huge exponent overflows to Infinity (or NaN with a bad policy): the cap still holds.
+  return Number.isFinite(length) ? Math.min(policy.maxDurationMs, Math.round(length)) : policy.maxDurationMs;
 }

@@ -28,6 +28,8 @@ export interface DispatcherOptions {
   readonly publicUrl: string;
   /** DEADBOLT_MAIL_FROM. */
   readonly from: string;
+  /** DEADBOLT_APP_NAME, the name mails sign with; default "deadbolt". */
+  readonly appName?: string;
   /** Poll for mails queued by other processes and for retries; 0 = no timer (tests drain). */
   readonly intervalMs: number;
   /** Sends at once when this process commits a notice. */
@@ -58,6 +60,7 @@ const KIND_WORDS: Record<NoticeKind, string> = {
   password_changed: "password changed notice",
   mfa_changed: "two-step verification notice",
   recovery_code_used: "recovery code notice",
+  invitation: "invitation",
 };
 
 /** Delay before attempt `attempts + 1`: exponential, capped, with "equal jitter". */
@@ -133,7 +136,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     let issued: ReturnType<typeof issueLinks>;
     try {
       issued = issueLinks(row, payload, { now: now(), publicUrl, randomBytes });
-      const rendered = renderMail({ kind: row.kind as NoticeKind, to: row.to_email, payload, publicUrl, links: issued.links });
+      const rendered = renderMail({
+        kind: row.kind as NoticeKind, to: row.to_email, payload, publicUrl, links: issued.links, appName: options.appName ?? "deadbolt",
+      });
       await insertTokens(db, issued.tokens);
       try {
         await transport.send({ ...rendered, from: options.from, to: row.to_email, messageId: messageIdOf(row.dedupe_key, publicUrl) });
@@ -146,8 +151,11 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       await fail(row, error);
       return false;
     }
-    const sent = event(row, "notification.sent",
-      `security e-mail (${KIND_WORDS[row.kind as NoticeKind] ?? row.kind}) sent to ${row.to_email}`, {});
+    // Without SMTP nothing was sent: say where the mail went, so nobody waits for it.
+    const sent = event(row, "notification.sent", transport.logsOnly === true
+      ? `security e-mail (${KIND_WORDS[row.kind as NoticeKind] ?? row.kind}) to ${row.to_email} written to the server log (DEADBOLT_SMTP_URL is not set)`
+      : `security e-mail (${KIND_WORDS[row.kind as NoticeKind] ?? row.kind}) sent to ${row.to_email}`,
+    transport.logsOnly === true ? { delivery: "log" } : {});
     const newReset = issued.tokens.filter((t) => t.kind === "reset").map((t) => t.tokenHash);
     await db.transaction().execute(async (trx) => {
       if (!(await markNoticeSent(trx, Number(row.id), workerId, now()))) {
@@ -155,6 +163,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       }
       // Only the newest reset link works: older unused ones are void once this one went out.
       if (newReset.length > 0 && row.user_id !== null) await voidUnusedTokens(trx, row.user_id, "reset", { except: newReset });
+      // Likewise a new invitation replaces the link of an earlier one.
+      const newInvite = issued.tokens.filter((t) => t.kind === "invite").map((t) => t.tokenHash);
+      if (newInvite.length > 0 && row.user_id !== null) await voidUnusedTokens(trx, row.user_id, "invite", { except: newInvite });
       await insertEvents(trx, [sent]);
     });
     record([sent]);

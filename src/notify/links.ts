@@ -4,6 +4,8 @@ import type { MailLinks } from "./render.ts";
 
 /** A reset link works for one hour. */
 export const RESET_TOKEN_TTL_MS = 3_600_000;
+/** An invitation's set-password link works for 7 days (SPEC). */
+export const INVITE_TOKEN_TTL_MS = 7 * 24 * 3_600_000;
 /** An unlock link works until the lock ends, and never longer than a day. */
 export const UNLOCK_TOKEN_MAX_TTL_MS = 24 * 3_600_000;
 /** 256 bits, base64url: 43 characters. */
@@ -36,7 +38,7 @@ export function issueLinks(
   context: { now: number; publicUrl: string; randomBytes: (size: number) => Buffer },
 ): IssuedLinks {
   const { now, publicUrl } = context;
-  if (row.user_id === null) return { links: { unlockUrl: null, resetUrl: null }, tokens: [] };
+  if (row.user_id === null) return { links: { unlockUrl: null, resetUrl: null, setPasswordUrl: null }, tokens: [] };
   const userId = row.user_id;
   const tokens: NewToken[] = [];
   const issue = (kind: NewToken["kind"], expiresAt: number): string => {
@@ -50,5 +52,8 @@ export function issueLinks(
     unlockUrl = `${publicUrl}/unlock?token=${issue("unlock", Math.min(lockedUntil, now + UNLOCK_TOKEN_MAX_TTL_MS))}`;
   }
   const resetUrl = wantsReset(row, payload) ? `${publicUrl}/reset?token=${issue("reset", now + RESET_TOKEN_TTL_MS)}` : null;
-  return { links: { unlockUrl, resetUrl }, tokens };
+  const setPasswordUrl = row.kind === "invitation"
+    ? `${publicUrl}/set-password?token=${issue("invite", now + INVITE_TOKEN_TTL_MS)}`
+    : null;
+  return { links: { unlockUrl, resetUrl, setPasswordUrl }, tokens };
 }

@@ -155,3 +155,16 @@ export function newDeviceNotice(subject: NoticeSubject, context: { client: Notic
     payload: origin(context),
   };
 }
+
+/** The invitation of a user created without a password; the set-password link is made at send time. */
+export function invitationNotice(
+  subject: NoticeSubject, invite: { role: string; by: string; actorEmail: string | null; now: number },
+): Notice {
+  return {
+    kind: "invitation",
+    dedupeKey: `invite:${subject.id}:${invite.now}`,
+    userId: subject.id,
+    to: subject.email,
+    payload: { role: invite.role, by: invite.by, actorEmail: invite.actorEmail, at: invite.now },
+  };
+}

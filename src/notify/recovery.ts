@@ -73,21 +73,31 @@ export async function redeemUnlockToken(
 
 export type RedeemResetResult = Redeemed | "invalid_token" | "weak_password";
 
+/** Which password token this is: a reset link, or an invitation's set-password link. */
+async function passwordTokenKind(ctx: AuthContext, token: string): Promise<"reset" | "invite" | null> {
+  if (await isUsableToken(ctx, token, "reset")) return "reset";
+  if (await isUsableToken(ctx, token, "invite")) return "invite";
+  return null;
+}
+
 /**
- * `POST /api/auth/password/reset`: sets a new password with an e-mailed token, which clears a
- * temporary lock (not a disable) and ends every session. A weak password is refused before
- * the token is spent, so the user can try again with the same link.
+ * `POST /api/auth/password/reset` (and the /reset and /set-password pages): sets a new password
+ * with an e-mailed reset token or an invitation's set-password token, which clears a temporary
+ * lock (not a disable) and ends every session. A weak password is refused before the token is
+ * spent, so the user can try again with the same link.
  */
 export async function redeemResetToken(
   ctx: AuthContext, token: string, password: string, client: Client, options: { deviceToken?: string | null } = {},
 ): Promise<RedeemResetResult> {
-  if (!(await isUsableToken(ctx, token, "reset"))) return "invalid_token";
+  const kind = await passwordTokenKind(ctx, token);
+  if (kind === null) return "invalid_token";
   if (passwordProblem(password) !== null) return "weak_password";
-  const userId = await consumeToken(ctx.database.db, hashToken(token), "reset", ctx.now());
+  const userId = await consumeToken(ctx.database.db, hashToken(token), kind, ctx.now());
   if (userId === null) return "invalid_token";
-  const result = await resetPassword(ctx, userId, password, { by: "password_reset", client }, { keepDeviceToken: options.deviceToken });
+  const result = await resetPassword(ctx, userId, password, { by: kind === "invite" ? "invitation" : "password_reset", client }, { keepDeviceToken: options.deviceToken });
   if (!result.ok) return result.error === "weak_password" ? "weak_password" : "invalid_token";
-  // Any other reset link mailed earlier is void now that the password changed.
+  // Any other link mailed earlier is void now that the password changed.
   await voidUnusedTokens(ctx.database.db, userId, "reset");
+  await voidUnusedTokens(ctx.database.db, userId, "invite");
   return { deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "reset_link" }) };
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Eta } from "eta";
 import type { NoticeKind } from "../store/index.ts";
+import { isoTime } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
 
 const TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
@@ -13,6 +14,8 @@ const text = new Eta({ views: TEMPLATES_DIR, cache: true, autoEscape: false, aut
 export interface MailLinks {
   readonly unlockUrl: string | null;
   readonly resetUrl: string | null;
+  /** An invitation's single-use set-password link. */
+  readonly setPasswordUrl?: string | null;
 }
 
 export interface RenderInput {
@@ -22,6 +25,8 @@ export interface RenderInput {
   readonly payload: Readonly<Record<string, unknown>>;
   readonly publicUrl: string;
   readonly links: MailLinks;
+  /** DEADBOLT_APP_NAME: who the mail is from, in words. */
+  readonly appName?: string;
 }
 
 export interface RenderedMail {
@@ -32,7 +37,7 @@ export interface RenderedMail {
 
 /** 2026-11-22 15:04:05 UTC: unambiguous for a reader anywhere. */
 export function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return `${isoTime(ms).slice(0, 19).replace("T", " ")} UTC`;
 }
 
 function field(payload: Readonly<Record<string, unknown>>, name: string): string | null {
@@ -57,6 +62,12 @@ function byWords(by: string | null, actorEmail: string | null): string {
   return actorEmail === null ? "by an administrator" : `by the administrator ${actorEmail}`;
 }
 
+/** The author as the subject of a sentence: "The administrator ann@example.com". */
+function whoWords(by: string | null, actorEmail: string | null): string {
+  if (by === "cli") return "An administrator (from the command line)";
+  return actorEmail === null ? "An administrator" : `The administrator ${actorEmail}`;
+}
+
 function disabledWhy(payload: Readonly<Record<string, unknown>>): string {
   const reason = field(payload, "reason");
   if (reason === "mfa_failures") return `after ${count(payload, "failedAttempts")} failed two-step verification attempts`;
@@ -72,6 +83,7 @@ function viewOf(input: RenderInput): Record<string, unknown> {
   const lockedUntil = time(payload, "lockedUntil");
   return {
     to: input.to,
+    appName: input.appName ?? "deadbolt",
     publicUrl,
     at: time(payload, "at"),
     ip: field(payload, "ip") ?? "unknown",
@@ -86,11 +98,14 @@ function viewOf(input: RenderInput): Record<string, unknown> {
     lockedUntil,
     action,
     byWords: byWords(field(payload, "by"), field(payload, "actorEmail")),
+    whoWords: whoWords(field(payload, "by"), field(payload, "actorEmail")),
     disabledWhy: disabledWhy(payload),
     subjectEmail: field(payload, "subjectEmail") ?? "unknown",
     alertWhat: action === "disabled" ? `was disabled (${field(payload, "reason") ?? "unknown"})` : `is locked until ${lockedUntil}`,
     unlockUrl: input.links.unlockUrl,
     resetUrl: input.links.resetUrl,
+    setPasswordUrl: input.links.setPasswordUrl ?? null,
+    role: field(payload, "role") ?? "user",
     forgotUrl: `${publicUrl}/forgot`,
     signInUrl: `${publicUrl}/login`,
     adminUrl: `${publicUrl}/admin`,
@@ -109,6 +124,7 @@ function subjectOf(kind: NoticeKind, view: Record<string, unknown>): string {
     case "password_changed": return `Your password was ${String(view.action)}`;
     case "mfa_changed": return `Two-step verification was turned ${String(view.action)}`;
     case "recovery_code_used": return `A recovery code was used to sign in (${String(view.remaining)} left)`;
+    case "invitation": return `You are invited to ${String(view.appName)}: set your password`;
   }
 }
 

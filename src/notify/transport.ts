@@ -17,6 +17,8 @@ export interface MailTransport {
   /** Resolves once the server accepted the message; rejects with the reason otherwise. */
   send(mail: Mail): Promise<void>;
   close(): void;
+  /** True when mails are only written to the log (no DEADBOLT_SMTP_URL): events say so. */
+  readonly logsOnly?: boolean;
 }
 
 /** Short enough that a dead server fails an attempt well within a dispatcher's lease. */
@@ -57,6 +59,7 @@ export function logTransport(log: Logger): MailTransport {
         `e-mail to ${mail.to} (DEADBOLT_SMTP_URL is not set, so it is only logged): ${mail.subject}\n\n${mail.text}`);
     },
     close() {},
+    logsOnly: true,
   };
 }
 

@@ -4,7 +4,7 @@ export type { Dialect } from "./dialect.ts";
 export { dialectOf } from "./dialect.ts";
 export { migrate } from "./migrate.ts";
 export type { EventFilter, EventType, SecurityEvent, StoredEvent } from "./events.ts";
-export { EVENT_TYPES, insertEvents, listEvents } from "./events.ts";
+export { countMatchingEvents, EVENT_TYPES, insertEvents, listEvents } from "./events.ts";
 export type { SessionRecord } from "./sessions.ts";
 export { deleteSession, deleteUserSessions, findSession, insertSession, touchSession } from "./sessions.ts";
 export type { LockoutWrite, NewUser, UserRow } from "./users.ts";
@@ -38,3 +38,7 @@ export {
   compareAndSetDevice, countUserDevices, deleteUserDevice, deleteUserDevices, deviceStateOf, findDevice, findUserDevice,
   listUserDevices, upsertDevice,
 } from "./devices.ts";
+export type { DeleteOutcome } from "./user-delete.ts";
+export { deleteUserRow, LAST_ADMIN_LOCK } from "./user-delete.ts";
+export type { PruneCounts, PruneOptions } from "./retention.ts";
+export { PRUNE_BATCH, pruneExpired } from "./retention.ts";

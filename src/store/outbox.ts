@@ -7,11 +7,13 @@ type Db = Kysely<Schema>;
 
 export type NoticeKind =
   | "lock_notice" | "lock_warning" | "disabled_notice" | "account_restored" | "password_reset" | "admin_alert"
-  | "new_device_sign_in" | "password_changed" | "mfa_changed" | "recovery_code_used";
+  | "new_device_sign_in" | "password_changed" | "mfa_changed" | "recovery_code_used"
+  | "invitation";
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
   "lock_notice", "lock_warning", "disabled_notice", "account_restored", "password_reset", "admin_alert",
   "new_device_sign_in", "password_changed", "mfa_changed", "recovery_code_used",
+  "invitation",
 ];
 
 /**

@@ -1,6 +1,7 @@
 import {
   AliasNode, IdentifierNode, ListNode, OperationNodeTransformer, TableNode,
-  type CreateIndexNode, type DropIndexNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs,
+  type CheckConstraintNode, type CreateIndexNode, type DropIndexNode, type ForeignKeyConstraintNode,
+  type PrimaryKeyConstraintNode, type UniqueConstraintNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs,
   type PluginTransformResultArgs, type QueryId, type QueryResult, type ReferencesNode, type RootOperationNode,
   type SchemableIdentifierNode, type UnknownRow,
 } from "kysely";
@@ -14,7 +15,7 @@ const ROOT_KINDS: ReadonlySet<string> = new Set([
 
 /**
  * Renames the tables a statement names (FROM, INTO, UPDATE, JOIN, CREATE/ALTER/DROP TABLE,
- * indexes, foreign keys) to `prefix + name`, and column references qualified with them, but
+ * foreign keys), and the names of indexes and constraints, to `prefix + name`, and column references qualified with them, but
  * not aliases (`users as other` keeps `other.id`). Names that already carry the prefix are left.
  */
 class PrefixTransformer extends OperationNodeTransformer {
@@ -63,6 +64,27 @@ class PrefixTransformer extends OperationNodeTransformer {
     const transformed = super.transformDropIndex(node, queryId);
     const name = transformed.name;
     return { ...transformed, name: { ...name, identifier: IdentifierNode.create(this.#renamed(name.identifier.name)) } };
+  }
+
+  // PostgreSQL names the index behind a primary key or unique constraint after the constraint.
+  #renamedConstraint<T extends { readonly name?: IdentifierNode }>(node: T): T {
+    return node.name === undefined ? node : { ...node, name: IdentifierNode.create(this.#renamed(node.name.name)) };
+  }
+
+  protected override transformPrimaryKeyConstraint(node: PrimaryKeyConstraintNode, queryId?: QueryId): PrimaryKeyConstraintNode {
+    return this.#renamedConstraint(super.transformPrimaryKeyConstraint(node, queryId));
+  }
+
+  protected override transformUniqueConstraint(node: UniqueConstraintNode, queryId?: QueryId): UniqueConstraintNode {
+    return this.#renamedConstraint(super.transformUniqueConstraint(node, queryId));
+  }
+
+  protected override transformForeignKeyConstraint(node: ForeignKeyConstraintNode, queryId?: QueryId): ForeignKeyConstraintNode {
+    return this.#renamedConstraint(super.transformForeignKeyConstraint(node, queryId));
+  }
+
+  protected override transformCheckConstraint(node: CheckConstraintNode, queryId?: QueryId): CheckConstraintNode {
+    return this.#renamedConstraint(super.transformCheckConstraint(node, queryId));
   }
 
   #tablesOf(node: RootOperationNode): Set<string> {

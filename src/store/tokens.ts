@@ -3,7 +3,8 @@ import type { Schema } from "./schema.ts";
 
 type Db = Kysely<Schema>;
 
-export type TokenKind = "unlock" | "reset";
+/** `invite`: the set-password link of an invited user (SPEC: single use, 7 days). */
+export type TokenKind = "unlock" | "reset" | "invite";
 
 export interface NewToken {
   readonly tokenHash: string;

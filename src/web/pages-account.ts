@@ -45,7 +45,8 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
 
   app.get("/account", { schema: { hide: true } }, async (request, reply) => {
     const session = await signedIn(request, reply);
-    return session && account(reply, session, {});
+    // A redirect already answered: hand back the reply itself, never a value to send again.
+    return session ? account(reply, session, {}) : reply;
   });
 
   app.post("/account/password", { schema: { hide: true } }, async (request, reply) => {

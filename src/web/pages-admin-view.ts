@@ -4,6 +4,7 @@
  */
 import type { UserView } from "../auth/index.ts";
 import type { StoredEvent } from "../store/index.ts";
+import { isoTime } from "../time.ts";
 
 export type Tone = "active" | "locked" | "disabled" | "neutral";
 
@@ -41,7 +42,7 @@ const BUTTONS: Readonly<Record<UserAction, ActionButton>> = {
 /** "2026-11-22 15:04:05 UTC", or "never" for no time. */
 export function utc(time: string | number | null): string {
   if (time === null) return "never";
-  return new Date(time).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+  return isoTime(typeof time === "string" ? Date.parse(time) : time).replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
 }
 
 export function disabledReasonWords(reason: UserView["disabledReason"]): string {
@@ -164,7 +165,7 @@ export function eventLine(event: StoredEvent): EventLine {
     type: event.type,
     tone: eventTone(event.type),
     at: utc(event.at),
-    atIso: new Date(event.at).toISOString(),
+    atIso: isoTime(event.at),
     userId: event.userId,
     email: event.email,
     ip: event.ip,

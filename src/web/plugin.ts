@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import view from "@fastify/view";
@@ -25,6 +27,10 @@ export async function webPages(app: FastifyInstance, deps: WebDeps): Promise<voi
   const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
   await app.register(view, { engine: { eta }, root: VIEWS_DIR, viewExt: "eta" });
   await app.register(fastifyStatic, { root: ASSETS_DIR, prefix: "/assets/", decorateReply: false, index: false });
+  // Browsers ask for /favicon.ico on every page; a 404 there is a console error on every visit.
+  const favicon = readFileSync(join(ASSETS_DIR, "favicon.ico"));
+  app.get("/favicon.ico", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type("image/x-icon").header("cache-control", "public, max-age=86400").send(favicon));
   await app.register(signInPages, deps);
   await app.register(accountPages, deps);
   await app.register(adminPages, deps);

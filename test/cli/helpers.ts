@@ -36,6 +36,8 @@ export function cliEnv(database: TestDatabase, extra: Env = {}): Env {
   return {
     ...inherited,
     DEADBOLT_DATABASE_URL: database.url,
+    // Never the fixed default 9464: parallel test files would collide on it.
+    DEADBOLT_MANAGEMENT_PORT: "0",
     ...(database.dialect === "postgres" ? { DEADBOLT_SECRET_KEY: TEST_SECRET_KEY } : {}),
     ...extra,
   };

@@ -56,7 +56,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 export async function scrape(t: TestApp): Promise<string> {
-  const response = await t.app.inject({ method: "GET", url: "/metrics" });
+  const response = await t.management.inject({ method: "GET", url: "/metrics" });
   expect(response.statusCode).toBe(200);
   return response.body;
 }

@@ -22,7 +22,7 @@ describe.each(DIALECTS)("operations endpoints (%s)", (dialect) => {
   it("/metrics counts login outcomes, real and dummy verifications and lockouts", async () => {
     t = await createTestApp(dialect, { env: { DEADBOLT_LOCKOUT_THRESHOLD: "2" } });
     await t.createUser("ann@example.com", RIGHT);
-    const response = await t.app.inject({ method: "GET", url: "/metrics" });
+    const response = await t.management.inject({ method: "GET", url: "/metrics" });
     expect(response.statusCode).toBe(200);
     expect(response.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(response.body).toContain("# TYPE deadbolt_login_attempts_total counter");
@@ -71,7 +71,7 @@ describe.each(DIALECTS)("operations endpoints (%s)", (dialect) => {
     const doc = response.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
-      "/healthz", "/readyz", "/metrics", "/api/auth/login", "/api/auth/me", "/api/auth/logout", "/api/auth/password/change",
+      "/healthz", "/readyz", "/api/auth/login", "/api/auth/me", "/api/auth/logout", "/api/auth/password/change",
     ]));
     expect(Object.keys(doc.paths["/api/auth/login"] ?? {})).toEqual(["post"]);
     expect(JSON.stringify(doc.paths["/api/auth/login"]?.post?.requestBody)).toContain('"required":["email","password"]');

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLockout, LockoutUsageError, type Lockout } from "../../src/index.ts";
+import { migrate, openDatabase } from "../../src/store/index.ts";
 import { createClock } from "../support/app.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
 
@@ -174,6 +175,29 @@ describe.each(DIALECTS)("createLockout beside the app's own tables (%s)", (diale
 
   afterAll(async () => {
     await database.drop();
+  });
+
+  it("migrates beside the service's own tables and another prefix: no table, index or constraint name collides", async () => {
+    const shared = await createTestDatabase(dialect);
+    try {
+      const service = openDatabase(shared.url);
+      try {
+        await migrate(service);
+      } finally {
+        await service.close();
+      }
+      for (const tablePrefix of ["deadbolt_", "other_"]) {
+        const lockout = createLockout({ databaseUrl: shared.url, tablePrefix });
+        try {
+          await lockout.ready();
+          expect(await lockout.attempt({ account: "x", verify: () => true })).toBe("verified");
+        } finally {
+          await lockout.close();
+        }
+      }
+    } finally {
+      await shared.drop();
+    }
   });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's schema is the app's

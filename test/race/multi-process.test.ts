@@ -48,7 +48,7 @@ function escapeRegExp(text: string): string {
 async function metricTotal(servers: readonly ServerProcess[], series: string): Promise<number> {
   const pattern = new RegExp(`^${escapeRegExp(series)} (\\S+)$`, "m");
   const values = await Promise.all(servers.map(async (server) => {
-    const match = pattern.exec(await (await fetch(`${server.url}/metrics`)).text());
+    const match = pattern.exec(await (await fetch(`${server.managementUrl!}/metrics`)).text());
     // prom-client omits a label set that was never incremented.
     return match ? Number(match[1]) : 0;
   }));
@@ -111,7 +111,7 @@ describe.each(["postgres", "sqlite"] as const)("three server processes on one %s
     } finally {
       await runtime.close();
     }
-    const started = await Promise.allSettled(Array.from({ length: PROCESSES }, () => startServerProcess({ env })));
+    const started = await Promise.allSettled(Array.from({ length: PROCESSES }, () => startServerProcess({ env, management: true })));
     servers = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
     const failed = started.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;

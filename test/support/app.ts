@@ -3,6 +3,7 @@ import pino from "pino";
 import { createUser, type AuthContext } from "../../src/auth/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
+import { buildManagementApp } from "../../src/http/management.ts";
 import { createMetrics, type Metrics } from "../../src/http/metrics.ts";
 import { createThrottle, type Throttle } from "../../src/http/throttle.ts";
 import type { TrustedDeviceCheck } from "../../src/http/throttle-gate.ts";
@@ -29,6 +30,8 @@ export function createClock(start = Date.parse("2026-11-22T12:00:00Z")): TestClo
 
 export interface TestApp {
   readonly app: FastifyInstance;
+  /** The management listener's app: /metrics (never on the public `app`), /healthz, /readyz. */
+  readonly management: FastifyInstance;
   readonly auth: AuthContext;
   readonly config: Config;
   readonly clock: TestClock;
@@ -65,8 +68,10 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
   const runtime = await createRuntime(config, { log, metrics, now: clock.now });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl, now: clock.now });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, trustedDevice: options.trustedDevice });
+  const management = await buildManagementApp({ database: runtime.auth.database, metrics });
   return {
     app,
+    management,
     auth: runtime.auth,
     config,
     clock,
@@ -80,6 +85,7 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
     },
     async close() {
       await app.close();
+      await management.close();
       await throttle.close();
       await runtime.close();
       if (!options.database) await database.drop();

@@ -10,13 +10,17 @@ import { startServer, type RunningServer } from "../../src/server.ts";
 
 let server: RunningServer;
 try {
-  server = await startServer(loadConfig(process.env));
+  const config = loadConfig(process.env);
+  // DEADBOLT_MANAGEMENT_PORT=0 means none; a test that reads /metrics asks for a free port.
+  const management = process.env.SERVE_CHILD_MANAGEMENT === "ephemeral" ? { host: "127.0.0.1", port: 0 } : config.management;
+  server = await startServer({ ...config, management });
 } catch (error) {
   process.stderr.write(`serve-child: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
 
 // The parent looks for the first stdout line that is a bare URL (pino logs are JSON lines).
+if (server.managementUrl !== null) process.stdout.write(`management ${server.managementUrl}\n`);
 process.stdout.write(`${server.url}\n`);
 
 let stopping = false;

@@ -12,6 +12,8 @@ const KEPT_OUTPUT_CHARS = 64_000;
 export interface ServerProcess {
   /** The address the child bound, e.g. http://127.0.0.1:41234. */
   readonly url: string;
+  /** The management listener (/metrics), when started with `management: true`. */
+  readonly managementUrl: string | null;
   readonly pid: number;
   /** The child's recent stdout and stderr (pino lines), for diagnosing a failure. */
   output(): string;
@@ -23,6 +25,8 @@ export interface ServerProcessOptions {
   /** DEADBOLT_* variables; inherited DEADBOLT_* variables are dropped so only these apply. */
   readonly env: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
+  /** Also open the management listener (/metrics) on a free port. Default: none. */
+  readonly management?: boolean;
   /**
    * Another server script that follows the same protocol (prints its URL as one stdout line,
    * stops on SIGTERM); the bench's reference server uses it. Default: serve-child.ts.
@@ -30,9 +34,13 @@ export interface ServerProcessOptions {
   readonly script?: string;
 }
 
-function childEnv(env: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+function childEnv(options: ServerProcessOptions): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("DEADBOLT_")));
-  return { ...inherited, DEADBOLT_PORT: "0", ...env };
+  // Never the fixed default 9464: parallel test files would collide on it.
+  return {
+    ...inherited, DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", ...options.env,
+    ...(options.management ? { SERVE_CHILD_MANAGEMENT: "ephemeral" } : {}),
+  };
 }
 
 function exited(child: ChildProcess): boolean {
@@ -62,7 +70,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const child = spawn(process.execPath, [options.script ?? CHILD_SCRIPT], {
-    env: childEnv(options.env),
+    env: childEnv(options),
     // stdin stays open: the child stops when it closes, i.e. when this process goes away.
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -73,6 +81,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   child.stderr!.setEncoding("utf8").on("data", keep);
   child.stdout!.setEncoding("utf8");
 
+  let managementUrl: string | null = null;
   const url = await new Promise<string>((resolve, reject) => {
     let pending = "";
     const timer = setTimeout(() => fail(new Error("did not report its URL in time")), options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
@@ -92,6 +101,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       pending += text;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const management = /^management (https?:\/\/\S+)$/.exec(line.trim());
+        if (management) managementUrl = management[1] ?? null;
+      }
       const found = lines.map((line) => line.trim()).find((line) => /^https?:\/\/\S+$/.test(line));
       if (found === undefined) return;
       clearTimeout(timer);
@@ -111,6 +124,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   let stopped: Promise<void> | null = null;
   return {
     url,
+    managementUrl,
     pid: child.pid!,
     output: () => kept,
     stop() {

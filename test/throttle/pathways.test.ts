@@ -86,6 +86,17 @@ describe.each(DIALECTS)("per-client throttling on every pathway (%s)", (dialect)
     expect((await send(t, pathwayRequest("POST /forgot", session), "198.51.100.70")).statusCode).toBe(429);
   });
 
+  it("concurrent attempts count as they start: a client never has more than its limit verified", async () => {
+    t = await createTestApp(dialect, { env: { DEADBOLT_THROTTLE_PER_MINUTE: "3", DEADBOLT_LOCKOUT_THRESHOLD: "50" } });
+    await t.createUser("ann@example.com", RIGHT);
+    const before = await verifications(t);
+    const wrong = { ...pathwayRequest("POST /api/auth/login", ""), payload: { email: "ann@example.com", password: "wrong-guess" } };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => send(t, wrong, "203.0.113.30")));
+    const statuses = answers.map((a) => a.statusCode).sort();
+    expect(statuses).toEqual([...Array(3).fill(401), ...Array(17).fill(429)]);
+    expect(await verifications(t)).toBe(before + 3);
+  });
+
   it("the limit resets with the minute (injected clock)", async () => {
     t = await createTestApp(dialect, { env: { DEADBOLT_THROTTLE_PER_MINUTE: "2" } });
     await exhaust(t, "203.0.113.9", 2);

@@ -9,6 +9,7 @@ import {
 import { requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
 import { ErrorSchema } from "../schemas.ts";
+import { isoTime } from "../../time.ts";
 
 export interface AdminStatsRouteDeps {
   readonly auth: AuthContext;
@@ -85,14 +86,14 @@ export async function adminStatsRoutes(app: FastifyInstance, deps: AdminStatsRou
     ]);
     const byIndex = new Map(counted.map((bucket) => [bucket.index, bucket]));
     const buckets = Array.from({ length: range.count }, (_, index) => ({
-      start: new Date(range.from + index * range.bucketMs).toISOString(),
+      start: isoTime(range.from + index * range.bucketMs),
       failures: byIndex.get(index)?.failures ?? 0,
       lockouts: byIndex.get(index)?.lockouts ?? 0,
     }));
     return {
       window,
-      from: new Date(range.from).toISOString(),
-      to: new Date(now).toISOString(),
+      from: isoTime(range.from),
+      to: isoTime(now),
       bucketSeconds: range.bucketMs / 1000,
       buckets,
       ...users,

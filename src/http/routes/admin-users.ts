@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { Type } from "typebox";
 import {
-  createUser, disableUser, enableUser, unlockUser, userView, userViews, type AuthContext, type UserView,
+  DISABLE_NOTE_MAX_LENGTH, disableUser, enableUser, inviteUser, unlockUser, userView, userViews, type AuthContext, type UserView,
 } from "../../auth/index.ts";
 import { findUserById, listUsers, type UserRow } from "../../store/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
@@ -15,18 +15,21 @@ export interface AdminUserRouteDeps {
 
 export const USERS_PAGE_DEFAULT = 50;
 export const USERS_PAGE_MAX = 200;
-/** Bytes of randomness in the password of a user created without one (they must reset it). */
-const GENERATED_PASSWORD_BYTES = 32;
 
 const CursorField = Type.String({ minLength: 1, maxLength: 400, pattern: "^[A-Za-z0-9_-]+$" });
 const UserList = Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const Role = Type.Union([Type.Literal("user"), Type.Literal("admin")]);
 const CreateBody = Type.Object({
-  email: EmailField,
-  password: Type.Optional(Type.String({ description: "Omit to set a random password the user must reset" })),
+  email: { ...EmailField, examples: ["ann.lee@example.com"] },
+  password: Type.Optional(Type.String({
+    description: "Omit to invite: the user is mailed a single-use link (7 days) to choose a password", examples: ["correct horse battery staple"],
+  })),
   role: Type.Optional(Role),
 }, { additionalProperties: false });
+const DisableBody = Type.Union([Type.Object({
+  note: Type.Optional(Type.String({ maxLength: DISABLE_NOTE_MAX_LENGTH, description: "Why, kept in the account.disabled event", examples: ["left the company"] })),
+}, { additionalProperties: false }), Type.Null()]);
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 const security = [{ bearer: [] }];
 
@@ -78,15 +81,15 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
 
   api.post("/api/admin/users", {
     schema: {
-      summary: "Create a user (role defaults to user)",
+      summary: "Create a user (role defaults to user); without a password, invite them by e-mail",
       tags: ["admin"],
       security,
       body: CreateBody,
-      response: { 201: UserSchema, ...errors },
+      response: { 201: { ...UserSchema, description: "The user was created (and, without a password, invited)" }, ...errors },
     },
   }, async (request, reply) => {
-    const password = request.body.password ?? auth.randomBytes(GENERATED_PASSWORD_BYTES).toString("base64url");
-    const result = await createUser(auth, { email: request.body.email, password, role: request.body.role ?? "user" }, adminActor(request));
+    const { email, password, role } = request.body;
+    const result = await inviteUser(auth, { email, password, role: role ?? "user" }, adminActor(request));
     if (!result.ok) {
       if (result.error === "invalid_email") return sendError(reply, "invalid_request", `Invalid body: email is ${result.message}`);
       return sendError(reply, result.error, result.error === "weak_password" ? `The ${result.message}.` : undefined);
@@ -124,8 +127,9 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
 
   api.post("/api/admin/users/:id/disable", {
     schema: {
-      summary: "Disable an account and end its sessions (409 last_admin, 409 cannot_disable_self)",
-      tags: ["admin"], security, params: UserParams, response: { 200: UserSchema, ...errors },
+      summary: "Disable an account and end its sessions, with an optional note (409 last_admin, 409 cannot_disable_self)",
+      tags: ["admin"], security, params: UserParams, body: DisableBody, response: { 200: UserSchema, ...errors },
     },
-  }, async (request, reply) => answer(reply, await disableUser(auth, request.params.id, adminActor(request))));
+  }, async (request, reply) =>
+    answer(reply, await disableUser(auth, request.params.id, adminActor(request), { note: request.body?.note })));
 }

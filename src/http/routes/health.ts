@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { Database } from "../../store/index.ts";
 import { sendError } from "../errors.ts";
-import type { Metrics } from "../metrics.ts";
 
-export async function healthRoutes(app: FastifyInstance, deps: { database: Database; metrics: Metrics }): Promise<void> {
+/** /healthz and /readyz: on the public port and on the management listener. */
+export async function healthRoutes(app: FastifyInstance, deps: { database: Database }): Promise<void> {
   app.get("/healthz", { schema: { summary: "The process is up", tags: ["operations"] } },
     async () => ({ status: "ok" }));
 
@@ -16,11 +16,5 @@ export async function healthRoutes(app: FastifyInstance, deps: { database: Datab
         request.log.warn({ err: error }, "readiness check failed: database unreachable");
         return sendError(reply, "service_unavailable", "The database is unreachable.");
       }
-    });
-
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"] } },
-    async (_request, reply) => {
-      const text = await deps.metrics.registry.metrics();
-      return reply.type(deps.metrics.registry.contentType).send(text);
     });
 }

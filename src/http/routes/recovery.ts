@@ -19,6 +19,8 @@ export interface RecoveryRouteDeps {
 /** Any string: a token of the wrong shape is an `invalid_token`, not a malformed request. */
 const TokenField = Type.String({ minLength: 1, maxLength: 512 });
 const INVALID_LINK = "This link is invalid, was already used or has expired.";
+const INVALID_INVITE = "This invitation link is invalid, was already used or has expired (it works for 7 days). " +
+  "Ask your administrator for a new invitation, or request a password reset.";
 
 function field(source: unknown, name: string): string {
   const value = (source as Record<string, unknown> | null | undefined)?.[name];
@@ -31,8 +33,13 @@ function page(reply: FastifyReply, status: number, name: RecoveryPage, data: Rec
     .send(renderRecoveryPage(name, data));
 }
 
-function resetForm(reply: FastifyReply, status: number, token: string, error?: string): FastifyReply {
-  return page(reply, status, "reset", { title: "Set a new password", token, minLength: PASSWORD_MIN_LENGTH, error });
+/** The reset form, or the invitation's "choose your password" form (same fields, other words). */
+type PasswordForm = "reset" | "set-password";
+
+function resetForm(reply: FastifyReply, status: number, token: string, error?: string, form: PasswordForm = "reset"): FastifyReply {
+  return page(reply, status, "reset", form === "reset"
+    ? { title: "Set a new password", token, minLength: PASSWORD_MIN_LENGTH, error, action: "/reset", invited: false }
+    : { title: "Choose your password", token, minLength: PASSWORD_MIN_LENGTH, error, action: "/set-password", invited: true });
 }
 
 /** SPEC "Recovery": forgot / reset / unlock, as JSON API and as pages that work without JavaScript. */
@@ -57,7 +64,7 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
 
   api.post("/api/auth/password/reset", {
     schema: {
-      summary: "Set a new password with an e-mailed token; clears a temporary lock (not a disable) and ends every session",
+      summary: "Set a new password with an e-mailed reset token or an invitation's set-password token; clears a temporary lock (not a disable) and ends every session",
       tags: ["recovery"],
       body: Type.Object({ token: TokenField, password: PasswordField }),
       response: { 204: Type.Null(), 400: ErrorSchema },
@@ -103,29 +110,35 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
     return page(reply, 200, "message", { title: "Account unlocked", ok: true, message: "Your account is unlocked. You can sign in again." });
   });
 
-  app.get("/reset", { schema: { hide: true } }, async (request, reply) => {
-    const token = field(request.query, "token");
-    if (!(await isUsableToken(auth, token, "reset"))) {
-      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
-    }
-    return resetForm(reply, 200, token);
-  });
+  for (const form of ["reset", "set-password"] as const) {
+    const kind = form === "reset" ? "reset" : "invite";
+    const title = form === "reset" ? "Set a new password" : "Choose your password";
+    const invalid = form === "reset" ? INVALID_LINK : INVALID_INVITE;
 
-  app.post("/reset", { schema: { hide: true } }, async (request, reply) => {
-    const token = field(request.body, "token");
-    const password = field(request.body, "password");
-    if (!(await isUsableToken(auth, token, "reset"))) {
-      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
-    }
-    if (password !== field(request.body, "confirm")) return resetForm(reply, 400, token, "The two passwords are not the same.");
-    const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
-    if (result === "weak_password") return resetForm(reply, 400, token, `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
-    if (result === "invalid_token") {
-      return page(reply, 400, "message", { title: "Set a new password", message: INVALID_LINK, next: "forgot" });
-    }
-    setDeviceCookie(reply, config, result.deviceToken);
-    return page(reply, 200, "message", {
-      title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password.",
+    app.get(`/${form}`, { schema: { hide: true } }, async (request, reply) => {
+      const token = field(request.query, "token");
+      if (!(await isUsableToken(auth, token, kind))) {
+        return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+      }
+      return resetForm(reply, 200, token, undefined, form);
     });
-  });
+
+    app.post(`/${form}`, { schema: { hide: true } }, async (request, reply) => {
+      const token = field(request.body, "token");
+      const password = field(request.body, "password");
+      if (!(await isUsableToken(auth, token, kind))) {
+        return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+      }
+      if (password !== field(request.body, "confirm")) return resetForm(reply, 400, token, "The two passwords are not the same.", form);
+      const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
+      if (result === "weak_password") {
+        return resetForm(reply, 400, token, `The new password ${passwordProblem(password) ?? "is not acceptable"}.`, form);
+      }
+      if (result === "invalid_token") return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+      setDeviceCookie(reply, config, result.deviceToken);
+      return page(reply, 200, "message", form === "reset"
+        ? { title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password." }
+        : { title: "Password set", ok: true, message: "Your password is set. Sign in with your e-mail address and the new password." });
+    });
+  }
 }
