@@ -3,6 +3,7 @@ import type { Database } from "../store/index.ts";
 import type { OutboxSignal } from "../notify/signal.ts";
 import type { Instance } from "./instance.ts";
 import type { Hasher } from "./password.ts";
+import type { PasswordSettings } from "./password-check.ts";
 
 /** The narrow logger the auth layer needs (pino satisfies it). */
 export interface Logger {
@@ -73,6 +74,8 @@ export interface AuthContext {
   /** This process as the owner of the verification slots it reserves (heartbeat). */
   readonly instance: Instance;
   readonly notify: NotifySettings;
+  /** The policy every new password goes through. */
+  readonly passwords: PasswordSettings;
 }
 
 export interface Client {

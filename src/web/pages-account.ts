@@ -21,9 +21,13 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     return session;
   }
 
-  function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
+  /** `passwordError` is shown next to the new-password field; `error` above everything. */
+  function account(
+    reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string; passwordError?: string }, status = 200,
+  ) {
     return renderPage(reply, "account", {
-      title: "Your account", viewer: viewerOf(session), user: toUserView(session.user, auth.policy, auth.now()), ...notes,
+      title: "Your account", viewer: viewerOf(session), user: toUserView(session.user, auth.policy, auth.now()),
+      minLength: auth.passwords.minLength, ...notes,
     }, status);
   }
 
@@ -43,7 +47,7 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
       return account(reply, session, { error: "Fill in both passwords." }, 400);
     }
     const result = await changePassword(auth, session, { currentPassword, newPassword }, clientOf(request));
-    if (result.kind === "weak_password") return account(reply, session, { error: `The new password ${result.message.replace(/^newPassword /, "")}.` }, 400);
+    if (result.kind === "weak_password") return account(reply, session, { passwordError: `The password ${result.reason}.` }, 400);
     if (result.kind === "refused") {
       await padFailure(startedAt);
       return account(reply, session, { error: "The current password is not correct (or the account is locked)." }, 401);

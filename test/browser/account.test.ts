@@ -10,7 +10,7 @@ import {
 } from "./support.ts";
 
 const EMAIL = "alice@example.com";
-const PASSWORD = "alice-password-1";
+const PASSWORD = "alice rides the night train";
 const STEP_MS = 30_000;
 
 describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP_NOTE, () => {
