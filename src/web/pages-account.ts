@@ -46,6 +46,10 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     if (currentPassword === "" || newPassword === "" || currentPassword.length > 1024) {
       return account(reply, session, { error: "Fill in both passwords." }, 400);
     }
+    // Like the reset page: a typo in a password nobody sees would lock its owner out.
+    if (newPassword !== field(request.body, "confirmPassword")) {
+      return account(reply, session, { error: "The two new passwords are not the same." }, 400);
+    }
     const result = await changePassword(auth, session, { currentPassword, newPassword }, clientOf(request));
     if (result.kind === "weak_password") return account(reply, session, { passwordError: `The password ${result.reason}.` }, 400);
     if (result.kind === "refused") {
