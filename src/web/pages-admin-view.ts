@@ -104,7 +104,7 @@ const DONE_WORDS: Readonly<Record<string, string>> = {
   deleted: "was deleted. Its events stay in the log.",
 };
 const ERROR_WORDS: Readonly<Record<string, string>> = {
-  last_admin: "is the last active admin, so it cannot be disabled, demoted or deleted. Make another admin first.",
+  last_admin: "is the last active admin, so it cannot be disabled. Make another admin first.",
   cannot_disable_self: "is your own account: an admin cannot disable itself. Ask another admin.",
   cannot_delete_self: "is your own account: an admin cannot delete itself. Ask another admin.",
   cannot_change_own_role: "is your own account: an admin cannot change its own role. Ask another admin.",

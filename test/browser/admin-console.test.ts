@@ -69,7 +69,8 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP
     expect(await page.getByRole("status").textContent()).toContain(`${VICTIM} was unlocked`);
     expect(await row.locator(".badge").textContent()).toBe("Active");
     expect(await row.getByRole("button", { name: `Unlock ${VICTIM}` }).count()).toBe(0);
-    expect(await row.getByRole("button", { name: `Disable ${VICTIM}` }).count()).toBe(1);
+    // Disable is a link to a confirmation page, not a button beside Unlock.
+    expect(await row.getByRole("link", { name: `Disable… ${VICTIM}` }).count()).toBe(1);
 
     // The user's page shows the unlock at the top of its timeline, naming the admin.
     await row.getByRole("link", { name: VICTIM }).click();
