@@ -92,13 +92,15 @@ function ratioRow(name: string, idle: readonly number[], flood: readonly number[
 export async function floodScenario(storedHash: string, capacity: number): Promise<void> {
   const seconds = Number(process.env.BENCH_FLOOD_SECONDS ?? 10);
   // By default the addresses together may start about 5 s of verifications a minute.
-  const perMinute = Number(process.env.BENCH_FLOOD_PER_MINUTE ?? Math.max(1, Math.floor((capacity * 5) / ADDRESSES)));
+  const perMinute = Number(process.env.BENCH_FLOOD_PER_MINUTE ?? Math.max(2, Math.floor((capacity * 5) / ADDRESSES)));
   const rate = 10 * capacity;
   const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers: 200, correctUsers: 2 * LEGIT_USERS });
   const server = await startServerProcess({ env: { ...fixture.env, DEADBOLT_THROTTLE_PER_MINUTE: String(perMinute) }, management: true });
   const metricsUrl = server.managementUrl!;
   const base = new URL(server.url);
-  const legitAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  // Each kind of legitimate user signs in from an address of its own, away from the flood's.
+  const legitAgent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: "127.0.1.1" } as http.AgentOptions);
+  const untrustedAgent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: "127.0.1.2" } as http.AgentOptions);
   const floodAgents = Array.from({ length: ADDRESSES }, (_, i) =>
     new http.Agent({ keepAlive: true, maxSockets: 64, localAddress: `127.0.0.${i + 2}` } as http.AgentOptions));
   try {
@@ -113,7 +115,7 @@ export async function floodScenario(storedHash: string, capacity: number): Promi
     const devices = trusted.every((u) => u.deviceToken !== null);
 
     const idleTrusted = await legitLogins(legitAgent, base, trusted, IDLE_LOGINS, true);
-    const idleUntrusted = await legitLogins(legitAgent, base, untrusted, IDLE_LOGINS, false);
+    const idleUntrusted = await legitLogins(untrustedAgent, base, untrusted, IDLE_LOGINS, false);
 
     const before = (await verifications(metricsUrl, "real")) + (await verifications(metricsUrl, "dummy"));
     const started = performance.now();
@@ -152,7 +154,7 @@ export async function floodScenario(storedHash: string, capacity: number): Promi
     const floodOver = () => performance.now() >= floodEnds;
     const [underTrusted, underUntrusted] = await Promise.all([
       legitLogins(legitAgent, base, trusted, 10_000, true, floodOver),
-      legitLogins(legitAgent, base, untrusted, 10_000, false, floodOver),
+      legitLogins(untrustedAgent, base, untrusted, 10_000, false, floodOver),
     ]);
     await flood;
     const floodSeconds = (performance.now() - started) / 1000;
@@ -185,6 +187,7 @@ export async function floodScenario(storedHash: string, capacity: number): Promi
       `1-min load average ${fixed(loadavg()[0] ?? Number.NaN, 2)}`);
   } finally {
     legitAgent.destroy();
+    untrustedAgent.destroy();
     for (const agent of floodAgents) agent.destroy();
     await server.stop();
     rmSync(fixture.dir, { recursive: true, force: true });

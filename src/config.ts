@@ -3,6 +3,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 
 export type Disclosure = "generic" | "informative";
 export type MfaAction = "lock" | "disable";
+export type BreachedPasswords = "off" | "hibp";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** DEADBOLT_TRUST_PROXY as Fastify's `trustProxy` takes it (proxy-addr underneath). */
@@ -64,6 +65,10 @@ export interface Config {
   readonly publicUrlSet: boolean;
   /** DEADBOLT_EVENT_RETENTION: events (and mails, tokens, sessions) older than this are pruned; 0 = forever. */
   readonly eventRetentionMs: number;
+  readonly passwordMinLength: number;
+  readonly breachedPasswords: BreachedPasswords;
+  /** Base of the Have I Been Pwned range API, without a trailing slash. */
+  readonly hibpUrl: string;
 }
 
 export const DEFAULT_LOGIN_FAILURE_MESSAGE =
@@ -100,6 +105,9 @@ export const DEFAULTS = Object.freeze({
   DEADBOLT_DEVICE_TRUST: "on",
   DEADBOLT_APP_NAME: "deadbolt",
   DEADBOLT_EVENT_RETENTION: "90d",
+  DEADBOLT_PASSWORD_MIN_LENGTH: "8",
+  DEADBOLT_BREACHED_PASSWORDS: "off",
+  DEADBOLT_HIBP_URL: "https://api.pwnedpasswords.com",
 });
 
 const APP_NAME_MAX_LENGTH = 60;
@@ -316,6 +324,10 @@ export function loadConfig(env: Env): Config {
     sessionMaxAgeMs: duration(env, "DEADBOLT_SESSION_MAX_AGE"),
     deviceTrust: oneOf(env, "DEADBOLT_DEVICE_TRUST", ["on", "off"] as const) === "on",
     eventRetentionMs: retention(env),
+    // NIST SP 800-63B-4: never fewer than 8; longer than PASSWORD_MAX_LENGTH could never be met.
+    passwordMinLength: integer(env, "DEADBOLT_PASSWORD_MIN_LENGTH", 8, 256),
+    breachedPasswords: oneOf(env, "DEADBOLT_BREACHED_PASSWORDS", ["off", "hibp"] as const),
+    hibpUrl: url(env, "DEADBOLT_HIBP_URL", ["http:", "https:"]),
   };
   return Object.freeze(config);
 }

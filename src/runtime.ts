@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { AuthContext, AuthMetrics, Logger } from "./auth/index.ts";
 import { createArgon2Hasher, NO_METRICS, type Hasher } from "./auth/index.ts";
 import { createInstance } from "./auth/instance.ts";
+import { createHibpClient, type BreachCheck } from "./auth/breached.ts";
+import { loadCommonWords } from "./auth/password-dictionary.ts";
+import type { PasswordSettings } from "./auth/password-check.ts";
 import { resolveSecretKey } from "./auth/secret-box.ts";
 import type { Config } from "./config.ts";
 import type { Policy } from "./lockout/index.ts";
@@ -22,6 +25,17 @@ export function policyOf(config: Config): Policy {
   return { ...config.lockout, slotTtlMs: SLOT_TTL_MS };
 }
 
+/** The password policy's settings: the site's own words, the lazy dictionary, the breach check. */
+export function passwordSettingsOf(config: Config, breached?: BreachCheck | null): PasswordSettings {
+  return {
+    minLength: config.passwordMinLength,
+    siteWords: [config.appName, new URL(config.publicUrl).hostname],
+    words: loadCommonWords,
+    breached: breached !== undefined ? breached
+      : config.breachedPasswords === "hibp" ? createHibpClient({ baseUrl: config.hibpUrl }) : null,
+  };
+}
+
 export interface RuntimeOptions {
   readonly database?: Database;
   readonly hasher?: Hasher;
@@ -29,6 +43,8 @@ export interface RuntimeOptions {
   readonly randomBytes?: (size: number) => Buffer;
   readonly log: Logger;
   readonly metrics?: AuthMetrics;
+  /** Replaces the breached-password check that DEADBOLT_BREACHED_PASSWORDS selects (tests). */
+  readonly breached?: BreachCheck | null;
 }
 
 export interface Runtime {
@@ -75,6 +91,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
         signal: createOutboxSignal(),
       },
       deviceTrust: config.deviceTrust,
+      passwords: passwordSettingsOf(config, options.breached),
     };
     return {
       config, auth,

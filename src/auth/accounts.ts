@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { passwordChangedNotice, type ChangeActor } from "../notify/notices.ts";
 import { disable, enable, settle, statusOf, unlock } from "../lockout/index.ts";
 import {
-  countOtherActiveAdmins, deleteUserChallenges, deleteUserSessions, findUserByEmail, insertUser, normalizeEmail, type UserRow,
+  countOtherActiveAdmins, deleteUserChallenges, deleteUserSessions, findUserByEmail, findUserById, insertUser, normalizeEmail,
+  type UserRow,
 } from "../store/index.ts";
 import type { Role } from "../lockout/index.ts";
 import { restoredNotice } from "../notify/notices.ts";
@@ -10,7 +11,7 @@ import { mutateAccount, type MutationResult } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { isoSeconds } from "./event-messages.ts";
 import { forgetDevices } from "./devices.ts";
-import { passwordProblem } from "./password.ts";
+import { checkNewPassword } from "./password-check.ts";
 import { eventFor, recordEvents } from "./record.ts";
 
 /** Who performed an account change, for the audit trail. */
@@ -67,8 +68,8 @@ export async function createUser(
 ): Promise<{ ok: true; user: UserRow } | { ok: false; error: CreateUserError; message: string }> {
   const email = normalizeEmail(input.email);
   if (!isValidEmail(email)) return { ok: false, error: "invalid_email", message: "not a valid e-mail address" };
-  const problem = passwordProblem(input.password);
-  if (problem !== null) return { ok: false, error: "weak_password", message: `password ${problem}` };
+  const verdict = await checkNewPassword(ctx, input.password, { email, user: null }, actor.client);
+  if (!verdict.ok) return { ok: false, error: "weak_password", message: `password ${verdict.reason}` };
   if (await findUserByEmail(ctx.database.db, email)) {
     return { ok: false, error: "email_taken", message: "a user with this e-mail already exists" };
   }
@@ -152,14 +153,40 @@ export function disableUser(
   });
 }
 
+/** Which trusted device survives a new password: the browser that redeemed the link. */
+export interface NewPasswordOptions {
+  readonly keepDeviceToken?: string | null;
+}
+
+/** A new password the policy refused; `reason` completes "The password …". */
+export interface WeakPassword {
+  readonly ok: false;
+  readonly error: "weak_password";
+  readonly reason: string;
+}
+
 /**
- * Sets a new password: clears a temporary lock (not a disable), ends every session and forgets
- * every trusted device but `keepDeviceToken`'s (the browser that redeemed the reset link).
+ * Sets a new password after the policy accepted it: clears a temporary lock (not a disable)
+ * and ends every session; forgets every trusted device but `keepDeviceToken`'s (the browser
+ * that redeemed the reset link).
  */
 export async function resetPassword(
-  ctx: AuthContext, userId: string, password: string, actor: Actor, options: { keepDeviceToken?: string | null } = {},
-): Promise<MutationResult<"not_found" | "weak_password">> {
-  if (passwordProblem(password) !== null) return { ok: false, error: "weak_password" };
+  ctx: AuthContext, userId: string, password: string, actor: Actor, options: NewPasswordOptions = {},
+): Promise<MutationResult<"not_found"> | WeakPassword> {
+  const user = await findUserById(ctx.database.db, userId);
+  if (!user) return { ok: false, error: "not_found" };
+  const verdict = await checkNewPassword(ctx, password, { email: user.email, user }, actor.client);
+  if (!verdict.ok) return { ok: false, error: "weak_password", reason: verdict.reason };
+  return storeNewPassword(ctx, userId, password, actor, options);
+}
+
+/**
+ * resetPassword without the policy, for a caller that has just checked the password itself
+ * (the reset link checks before it spends its token).
+ */
+export async function storeNewPassword(
+  ctx: AuthContext, userId: string, password: string, actor: Actor, options: NewPasswordOptions = {},
+): Promise<MutationResult<"not_found">> {
   const passwordHash = await ctx.hasher.hash(password);
   const result = await mutateAccount<never>(ctx, userId, (row, state, now) => {
     const current = settle(state, ctx.policy, now);

@@ -3,6 +3,7 @@ import type { Database } from "../store/index.ts";
 import type { OutboxSignal } from "../notify/signal.ts";
 import type { Instance } from "./instance.ts";
 import type { Hasher } from "./password.ts";
+import type { PasswordSettings } from "./password-check.ts";
 
 /** The narrow logger the auth layer needs (pino satisfies it). */
 export interface Logger {
@@ -75,6 +76,8 @@ export interface AuthContext {
   readonly notify: NotifySettings;
   /** DEADBOLT_DEVICE_TRUST: trusted devices with their own counters; false = plain per-account lockout. */
   readonly deviceTrust: boolean;
+  /** The policy every new password goes through. */
+  readonly passwords: PasswordSettings;
 }
 
 export interface Client {

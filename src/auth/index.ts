@@ -1,6 +1,6 @@
 export type { AuthContext, AuthMetrics, Client, Logger, NotifySettings, SessionPolicy } from "./context.ts";
 export { NO_METRICS } from "./context.ts";
-export type { Actor, CreateUserError, DisableError } from "./accounts.ts";
+export type { Actor, CreateUserError, DisableError, WeakPassword } from "./accounts.ts";
 export {
   CLI_ACTOR, createUser, DISABLE_NOTE_MAX_LENGTH, disableUser, emergencyUnlock, enableUser, isValidEmail, resetPassword, unlockUser,
 } from "./accounts.ts";
@@ -13,9 +13,13 @@ export { login } from "./login.ts";
 export type { Hasher, HashKind, VerifyOptions } from "./password.ts";
 export type { Lane, PriorityGate } from "./priority-gate.ts";
 export { createPriorityGate } from "./priority-gate.ts";
-export {
-  ARGON2_OPTIONS, createArgon2Hasher, hashKind, needsUpgrade, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem,
-} from "./password.ts";
+export { ARGON2_OPTIONS, createArgon2Hasher, hashKind, needsUpgrade } from "./password.ts";
+export type { PasswordPolicy, PasswordRule, PasswordVerdict, WordList } from "./password-policy.ts";
+export { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-policy.ts";
+export type { PasswordOwner, PasswordSettings } from "./password-check.ts";
+export { checkNewPassword } from "./password-check.ts";
+export type { BreachCheck, BreachLookup, RangeFetch } from "./breached.ts";
+export { createHibpClient } from "./breached.ts";
 export type { ChangePasswordResult } from "./password-change.ts";
 export { changePassword } from "./password-change.ts";
 export type { Authenticated } from "./sessions.ts";

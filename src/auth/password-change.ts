@@ -3,12 +3,13 @@ import { passwordChangedNotice } from "../notify/notices.ts";
 import { mutateAccount } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { guardSecret } from "./guard.ts";
-import { passwordProblem } from "./password.ts";
+import { checkNewPassword } from "./password-check.ts";
 import { eventFor } from "./record.ts";
 
 export type ChangePasswordResult =
   | { readonly kind: "changed" }
-  | { readonly kind: "weak_password"; readonly message: string }
+  /** `reason` completes "The password …". */
+  | { readonly kind: "weak_password"; readonly reason: string }
   /** Wrong current password (counted), or the account is locked or disabled. */
   | { readonly kind: "refused" };
 
@@ -22,8 +23,9 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   client: Client,
 ): Promise<ChangePasswordResult> {
-  const problem = passwordProblem(input.newPassword);
-  if (problem !== null) return { kind: "weak_password", message: `newPassword ${problem}` };
+  // Checked before the current password, so a refusal says nothing about whether it was right.
+  const verdict = await checkNewPassword(ctx, input.newPassword, { email: session.user.email, user: session.user }, client);
+  if (!verdict.ok) return { kind: "weak_password", reason: verdict.reason };
   const result = await guardSecret(ctx, {
     userId: session.user.id,
     factor: "password",

@@ -12,10 +12,6 @@ export const ARGON2_OPTIONS = Object.freeze({
   parallelism: 1,
 });
 
-export const PASSWORD_MIN_LENGTH = 8;
-/** Longer inputs are refused before hashing so that a huge body cannot burn CPU. */
-export const PASSWORD_MAX_LENGTH = 1024;
-
 /** Hashes deadbolt can verify: its own argon2id, and imported argon2i and bcrypt. */
 export type HashKind = "argon2" | "bcrypt";
 
@@ -84,11 +80,4 @@ export async function createArgon2Hasher(options: { concurrency?: number } = {})
       return false;
     }
   }
-}
-
-/** Why a new password is refused, or null when it is acceptable. */
-export function passwordProblem(password: string): string | null {
-  if (password.length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters`;
-  if (password.length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters`;
-  return null;
 }

@@ -2,7 +2,9 @@ import type { Kysely } from "kysely";
 import { insertEvents, type EventType, type Schema, type SecurityEvent, type UserRow } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
 
-const LOUD: ReadonlySet<EventType> = new Set(["account.locked", "account.disabled", "notification.failed"]);
+const LOUD: ReadonlySet<EventType> = new Set([
+  "account.locked", "account.disabled", "notification.failed", "password.breach_check_failed",
+]);
 
 /** Builds an event about `user` (or an unknown e-mail) seen from `client`. */
 export function eventFor(

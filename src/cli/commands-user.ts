@@ -1,5 +1,5 @@
 import {
-  CLI_ACTOR, createUser, enableUser, isValidEmail, passwordProblem, resetPassword, userView, userViews,
+  checkNewPassword, CLI_ACTOR, createUser, enableUser, isValidEmail, resetPassword, userView, userViews,
   unlockUser, type UserView,
 } from "../auth/index.ts";
 import type { Runtime } from "../runtime.ts";
@@ -54,11 +54,14 @@ const create: Command = {
     // Fail before asking for a password that could not be used.
     if (!isValidEmail(email)) throw new CliError(`${email} is not a valid e-mail address`);
     if (await findUserByEmail(runtime.auth.database.db, email)) throw new CliError(`a user with e-mail ${email} already exists`);
-    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal");
+    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal", {
+      check: (candidate) => checkNewPassword(runtime.auth, candidate, { email, user: null }, CLI_ACTOR.client),
+    });
     const role = flag(values, "admin") ? "admin" : "user";
     const result = await createUser(runtime.auth, { email, password, role }, CLI_ACTOR);
     if (!result.ok) {
-      throw new CliError(result.error === "email_taken" ? `a user with e-mail ${email} already exists` : result.message);
+      throw new CliError(result.error === "email_taken" ? `a user with e-mail ${email} already exists`
+        : result.error === "weak_password" ? `the ${result.message}; nothing was changed` : result.message);
     }
     const user = await viewOf(runtime, result.user);
     if (flag(values, "json")) writeJson(io, user);
@@ -159,11 +162,13 @@ const resetPasswordCommand: Command = {
   run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
     const row = await findOrFail(runtime, positionals[0] as string);
     const before = await viewOf(runtime, row);
-    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal");
+    const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal", {
+      check: (candidate) => checkNewPassword(runtime.auth, candidate, { email: row.email, user: row }, CLI_ACTOR.client),
+    });
     const result = await resetPassword(runtime.auth, row.id, password, CLI_ACTOR);
     if (!result.ok) {
       throw new CliError(result.error === "weak_password"
-        ? `the password ${passwordProblem(password) ?? "is not acceptable"}`
+        ? `the password ${result.reason}; nothing was changed`
         : `no user with e-mail ${row.email}`);
     }
     const after = await viewOf(runtime, result.user);

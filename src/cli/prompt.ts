@@ -1,5 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
-import { passwordProblem } from "../auth/index.ts";
+import type { PasswordVerdict } from "../auth/index.ts";
 import { CliError } from "./errors.ts";
 import type { Input, Io } from "./io.ts";
 
@@ -108,11 +108,16 @@ export function createSecretReader(io: Io): SecretReader {
 
 export type PasswordSource = "stdin" | "terminal";
 
+export interface NewPasswordOptions {
+  /** The password policy for this user; on a terminal it runs before the password is asked again. */
+  readonly check: (password: string) => Promise<PasswordVerdict>;
+}
+
 /**
  * The new password for `user create` / `user reset-password`: one line of standard input, or
  * typed twice on a terminal with echo off (a mismatch changes nothing).
  */
-export async function readNewPassword(io: Io, source: PasswordSource): Promise<string> {
+export async function readNewPassword(io: Io, source: PasswordSource, options: NewPasswordOptions): Promise<string> {
   if (source === "stdin") {
     const line = await readLine(io.stdin);
     if (line === null) throw new CliError("--password-stdin: standard input is empty; write the password as one line");
@@ -123,8 +128,8 @@ export async function readNewPassword(io: Io, source: PasswordSource): Promise<s
   }
   const reader = createSecretReader(io);
   const first = await reader.read("New password: ");
-  const problem = passwordProblem(first);
-  if (problem !== null) throw new CliError(`the password ${problem}; nothing was changed`);
+  const verdict = await options.check(first);
+  if (!verdict.ok) throw new CliError(`the password ${verdict.reason}; nothing was changed`);
   const second = await reader.read("Repeat the password: ");
   if (first !== second) throw new CliError("the two passwords do not match; nothing was changed");
   return first;

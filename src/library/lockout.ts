@@ -72,6 +72,11 @@ export function createLockout(options: LockoutOptions): Lockout {
       publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, resetMaxPerHour: 0, newDevice: false,
       signal: createOutboxSignal(), delivery: "none",
     },
+    // The app sets its own passwords: the policy's dictionary is never loaded here.
+    passwords: {
+      minLength: 8, siteWords: [], breached: null,
+      words: () => Promise.reject(new Error("the library never sets passwords")),
+    },
   };
   const migrated = migrate(database, { tablePrefix }).then(() => undefined);
   // Reported by the first call that awaits it, not as an unhandled rejection.

@@ -1,12 +1,12 @@
 import { noticeLimits, reportQueued } from "../auth/apply.ts";
-import { isValidEmail, resetPassword, unlockUser } from "../auth/accounts.ts";
+import { isValidEmail, storeNewPassword, unlockUser } from "../auth/accounts.ts";
 import type { AuthContext, Client } from "../auth/context.ts";
 import { trustClient } from "../auth/devices.ts";
-import { passwordProblem } from "../auth/password.ts";
+import { checkNewPassword } from "../auth/password-check.ts";
 import { eventFor, logEvents } from "../auth/record.ts";
 import { hashToken } from "../auth/sessions.ts";
 import {
-  consumeToken, enqueueNotices, findUserByEmail, findUsableToken, insertEvents, normalizeEmail, voidUnusedTokens,
+  consumeToken, enqueueNotices, findUserByEmail, findUserById, findUsableToken, insertEvents, normalizeEmail, voidUnusedTokens,
   type TokenKind,
 } from "../store/index.ts";
 import { isTokenShaped } from "./links.ts";
@@ -71,7 +71,11 @@ export async function redeemUnlockToken(
   return { deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "unlock_link" }) };
 }
 
-export type RedeemResetResult = Redeemed | "invalid_token" | "weak_password";
+export type RedeemResetResult =
+  | { readonly kind: "reset"; readonly deviceToken: string | null }
+  | { readonly kind: "invalid_token" }
+  /** `reason` completes "The password …". */
+  | { readonly kind: "weak_password"; readonly reason: string };
 
 /** Which password token this is: a reset link, or an invitation's set-password link. */
 async function passwordTokenKind(ctx: AuthContext, token: string): Promise<"reset" | "invite" | null> {
@@ -89,15 +93,23 @@ async function passwordTokenKind(ctx: AuthContext, token: string): Promise<"rese
 export async function redeemResetToken(
   ctx: AuthContext, token: string, password: string, client: Client, options: { deviceToken?: string | null } = {},
 ): Promise<RedeemResetResult> {
+  const invalid = { kind: "invalid_token" } as const;
+  if (!isTokenShaped(token)) return invalid;
   const kind = await passwordTokenKind(ctx, token);
-  if (kind === null) return "invalid_token";
-  if (passwordProblem(password) !== null) return "weak_password";
+  if (kind === null) return invalid;
+  const owner = await findUsableToken(ctx.database.db, hashToken(token), kind, ctx.now());
+  const user = owner === null ? undefined : await findUserById(ctx.database.db, owner);
+  if (!user) return invalid;
+  const verdict = await checkNewPassword(ctx, password, { email: user.email, user }, client);
+  if (!verdict.ok) return { kind: "weak_password", reason: verdict.reason };
   const userId = await consumeToken(ctx.database.db, hashToken(token), kind, ctx.now());
-  if (userId === null) return "invalid_token";
-  const result = await resetPassword(ctx, userId, password, { by: kind === "invite" ? "invitation" : "password_reset", client }, { keepDeviceToken: options.deviceToken });
-  if (!result.ok) return result.error === "weak_password" ? "weak_password" : "invalid_token";
+  if (userId === null) return invalid;
+  const result = await storeNewPassword(ctx, userId, password, { by: kind === "invite" ? "invitation" : "password_reset", client }, {
+    keepDeviceToken: options.deviceToken,
+  });
+  if (!result.ok) return invalid;
   // Any other link mailed earlier is void now that the password changed.
   await voidUnusedTokens(ctx.database.db, userId, "reset");
   await voidUnusedTokens(ctx.database.db, userId, "invite");
-  return { deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "reset_link" }) };
+  return { kind: "reset", deviceToken: await trustClient(ctx, result.user, { token: options.deviceToken, client, via: "reset_link" }) };
 }

@@ -35,10 +35,14 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     return session;
   }
 
-  async function account(reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string }, status = 200) {
+  /** `passwordError` is shown next to the new-password field; `error` above everything. */
+  async function account(
+    reply: FastifyReply, session: Authenticated, notes: { error?: string; info?: string; passwordError?: string }, status = 200,
+  ) {
     const devices = await listDevices(auth, session.user.id, deviceTokenOf(reply.request));
     return renderPage(reply, "account", {
-      title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user), ...notes,
+      title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user),
+      minLength: auth.passwords.minLength, ...notes,
       deviceTrust: auth.deviceTrust, devices: devices.map(presentDevice),
     }, status);
   }
@@ -58,8 +62,12 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     if (currentPassword === "" || newPassword === "" || currentPassword.length > 1024) {
       return account(reply, session, { error: "Fill in both passwords." }, 400);
     }
+    // Like the reset page: a typo in a password nobody sees would lock its owner out.
+    if (newPassword !== field(request.body, "confirmPassword")) {
+      return account(reply, session, { error: "The two new passwords are not the same." }, 400);
+    }
     const result = await changePassword(auth, session, { currentPassword, newPassword }, clientOf(request));
-    if (result.kind === "weak_password") return account(reply, session, { error: `The new password ${result.message.replace(/^newPassword /, "")}.` }, 400);
+    if (result.kind === "weak_password") return account(reply, session, { passwordError: `The password ${result.reason}.` }, 400);
     if (result.kind === "refused") {
       await padFailure(startedAt);
       return account(reply, session, { error: "The current password is not correct (or the account is locked)." }, 401);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { decodeEventCursor, encodeEventCursor, parseSince } from "../http/routes/admin-events.ts";
-import { EVENT_TYPES, listEvents, normalizeEmail } from "../store/index.ts";
+import { countMatchingEvents, EVENT_TYPES, listEvents, normalizeEmail } from "../store/index.ts";
 import { pageSize } from "./pages-admin-users.ts";
 import { eventLine, param, utc, withParams, type Notice } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
@@ -35,20 +35,26 @@ export async function adminEventPages(app: FastifyInstance, deps: WebDeps): Prom
     const invalidFilter = since === null || (typeText !== "" && type === undefined);
     const rows = invalidFilter ? [] : await listEvents(auth.database.db, {
       type, ip: filters.ip, since: since ?? undefined, cursor: cursor ?? undefined,
-      email: filters.email === undefined ? undefined : normalizeEmail(filters.email),
+      emailContains: filters.email === undefined ? undefined : normalizeEmail(filters.email),
       limit: limit + 1, order: "newest",
+    });
+    // The caption counts every matching event, not the page.
+    const total = invalidFilter ? 0 : await countMatchingEvents(auth.database.db, {
+      type, ip: filters.ip, since: since ?? undefined,
+      emailContains: filters.email === undefined ? undefined : normalizeEmail(filters.email),
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const described = [
-      type ? `type ${type}` : "", filters.email ? `e-mail ${filters.email}` : "", filters.ip ? `IP ${filters.ip}` : "",
+      type ? `type ${type}` : "", filters.email ? `e-mail containing “${filters.email}”` : "", filters.ip ? `IP ${filters.ip}` : "",
       typeof since === "number" ? `since ${utc(since)}` : "",
     ].filter(Boolean).join(", ");
     return renderPage(reply, "admin-events", {
       title: "Event log", viewer: viewerOf(request.session), wide: true, notice,
       types: EVENT_TYPES.map((value) => ({ value, selected: value === type })),
       email, ip, since: sinceText,
-      caption: `${page.length === 0 ? "No" : page.length} event${page.length === 1 ? "" : "s"}, newest first` +
+      caption: `${total === 0 ? "No" : total} event${total === 1 ? "" : "s"}` +
+        `${total > page.length ? ` (showing ${page.length})` : ""}, newest first` +
         `${described ? `, with ${described}` : ""}${cursor ? " (an older page)" : ""}`,
       events: page.map(eventLine),
       firstPage: cursor ? withParams("/admin/events", filters) : null,

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { disableUser, enableUser, unlockUser, userView, userViews, type Authenticated, type UserView } from "../auth/index.ts";
+import {
+  DISABLE_NOTE_MAX_LENGTH, disableUser, enableUser, unlockUser, userView, userViews, type Authenticated, type UserView,
+} from "../auth/index.ts";
 import { adminActor } from "../http/admin-guard.ts";
 import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
 import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.ts";
 import { findUserById, listEvents, listUsers, type StatusFilter } from "../store/index.ts";
 import {
-  actionsFor, eventLine, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
+  actionsFor, eventLine, pageActionsFor, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
 } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
 import { renderPage, viewerOf } from "./render.ts";
@@ -15,7 +17,15 @@ const TIMELINE_PER_PAGE = 50;
 const PAGE_SIZE_MAX = 200;
 const STATUSES: readonly StatusFilter[] = ["active", "locked", "disabled"];
 const ID_MAX_LENGTH = 100;
-const DONE: Readonly<Record<UserAction, string>> = { unlock: "unlocked", enable: "enabled", disable: "disabled" };
+const DONE: Readonly<Record<Extract<UserAction, "unlock" | "enable" | "disable">, string>> = {
+  unlock: "unlocked", enable: "enabled", disable: "disabled",
+};
+
+/** A form field as a string ("" when absent or not text). */
+export function formField(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | null)?.[name];
+  return typeof value === "string" ? value : "";
+}
 
 /** `?limit=` within bounds, else the default (the forms never send it; tests and bookmarks may). */
 export function pageSize(query: unknown, fallback: number): number {
@@ -23,12 +33,12 @@ export function pageSize(query: unknown, fallback: number): number {
   return Number.isInteger(n) && n >= 1 && n <= PAGE_SIZE_MAX ? n : fallback;
 }
 
-function userPath(id: string): string {
+export function userPath(id: string): string {
   return `/admin/users/${encodeURIComponent(id)}`;
 }
 
 /** A user as a row of the table or the head of its page: the view plus what the template shows. */
-function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean) {
+export function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean) {
   return {
     ...user,
     path: userPath(user.id),
@@ -42,7 +52,7 @@ function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean) 
   };
 }
 
-function sessionOf(request: { session: Authenticated | null }): Authenticated {
+export function sessionOf(request: { session: Authenticated | null }): Authenticated {
   if (request.session === null) throw new Error("console page reached without the admin guard");
   return request.session;
 }
@@ -98,8 +108,13 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     const page = events.slice(0, limit);
     const last = page.at(-1);
     const user = presented(await userView(auth, row), session, auth.deviceTrust);
+    // The note of the disable in force, from its event (the event log is the one record of it).
+    const [disabled] = row.disabled_reason === "admin"
+      ? await listEvents(db, { userId: row.id, type: "account.disabled", order: "newest", limit: 1 }) : [];
+    const disableNote = typeof disabled?.details.note === "string" ? disabled.details.note : null;
     return renderPage(reply, "admin-user", {
-      title: row.email, viewer: viewerOf(session), wide: true, user,
+      title: row.email, viewer: viewerOf(session), wide: true, user: { ...user, actions: pageActionsFor(user, session.user.id) },
+      disableNote,
       notice: cursor === null
         ? { tone: "error", text: "That page link is not valid; showing the newest events." }
         : noticeOf(request.query as Record<string, unknown>),
@@ -116,9 +131,11 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
       const back = safeBack((request.body as Record<string, unknown> | null)?.back, userPath(id));
       if (id.length > ID_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "not_found", email: "" }), 303);
       const actor = adminActor(request);
+      const note = formField(request.body, "note");
+      if (note.length > DISABLE_NOTE_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "note_too_long", email: "" }), 303);
       const result = action === "unlock" ? await unlockUser(auth, id, actor)
         : action === "enable" ? await enableUser(auth, id, actor)
-          : await disableUser(auth, id, actor);
+          : await disableUser(auth, id, actor, { note });
       if (result.ok) return reply.redirect(withNotice(back, { done: DONE[action], email: result.user.email }), 303);
       const target = result.error === "not_found" ? undefined : await findUserById(db, id);
       const error = result.error === "self" ? "cannot_disable_self" : result.error;

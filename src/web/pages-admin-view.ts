@@ -13,13 +13,17 @@ export interface Badge {
   readonly text: string;
 }
 
-export type UserAction = "unlock" | "enable" | "disable";
+export type UserAction = "unlock" | "enable" | "disable" | "send-reset" | "reset-mfa" | "role" | "delete";
 
 export interface ActionButton {
   readonly action: UserAction;
   readonly label: string;
   /** A button class from app.css. */
   readonly style: "primary" | "secondary" | "danger";
+  /** Destructive actions open a confirmation page (a link) instead of posting at once. */
+  readonly confirm: boolean;
+  /** For `role`: the role the button gives. */
+  readonly role?: "admin" | "user";
 }
 
 export interface Notice {
@@ -33,11 +37,17 @@ const DISABLED_WORDS: Readonly<Record<NonNullable<UserView["disabledReason"]>, s
   repeated_lockouts: "repeated lockouts",
 };
 
-const BUTTONS: Readonly<Record<UserAction, ActionButton>> = {
-  unlock: { action: "unlock", label: "Unlock", style: "primary" },
-  enable: { action: "enable", label: "Enable", style: "primary" },
-  disable: { action: "disable", label: "Disable", style: "danger" },
-};
+const BUTTONS = {
+  unlock: { action: "unlock", label: "Unlock", style: "primary", confirm: false },
+  enable: { action: "enable", label: "Enable", style: "primary", confirm: false },
+  // Never a one-click red button beside Unlock: it leads to a page that asks for a note.
+  disable: { action: "disable", label: "Disable…", style: "secondary", confirm: true },
+  sendReset: { action: "send-reset", label: "Send password reset link", style: "secondary", confirm: false },
+  resetMfa: { action: "reset-mfa", label: "Reset 2FA…", style: "secondary", confirm: true },
+  makeAdmin: { action: "role", label: "Make admin", style: "secondary", confirm: false, role: "admin" },
+  makeUser: { action: "role", label: "Make plain user", style: "secondary", confirm: false, role: "user" },
+  delete: { action: "delete", label: "Delete…", style: "secondary", confirm: true },
+} as const satisfies Readonly<Record<string, ActionButton>>;
 
 /** "2026-11-22 15:04:05 UTC", or "never" for no time. */
 export function utc(time: string | number | null): string {
@@ -64,7 +74,7 @@ export function statusBadge(user: UserView, options: { deviceTrust?: boolean } =
   return { tone: "active", text: "Active" };
 }
 
-/** The buttons that make sense for the user's status; an admin is never offered to disable itself. */
+/** The buttons of a row of the users table; an admin is never offered to disable itself. */
 export function actionsFor(user: UserView, viewerId: string): ActionButton[] {
   if (user.status === "disabled") return [BUTTONS.enable];
   const actions: ActionButton[] = user.status === "locked" ? [BUTTONS.unlock] : [];
@@ -72,15 +82,38 @@ export function actionsFor(user: UserView, viewerId: string): ActionButton[] {
   return actions;
 }
 
+/** Every action of a user's page: the row's, then reset link, 2FA, role and delete. */
+export function pageActionsFor(user: UserView, viewerId: string): ActionButton[] {
+  const self = user.id === viewerId;
+  const actions: ActionButton[] = user.status === "disabled" ? [BUTTONS.enable] : user.status === "locked" ? [BUTTONS.unlock] : [];
+  actions.push(BUTTONS.sendReset);
+  if (user.mfaEnabled) actions.push(BUTTONS.resetMfa);
+  if (!self) actions.push(user.role === "admin" ? BUTTONS.makeUser : BUTTONS.makeAdmin);
+  if (!self && user.status !== "disabled") actions.push(BUTTONS.disable);
+  if (!self) actions.push(BUTTONS.delete);
+  return actions;
+}
+
 const DONE_WORDS: Readonly<Record<string, string>> = {
   unlocked: "was unlocked; its failure counters start again from zero.",
   enabled: "was enabled.",
   disabled: "was disabled and its sessions were ended.",
+  invited: "was created and is being mailed a link to choose a password (it works for 7 days).",
+  "reset-sent": "is being mailed a password reset link (it works for one hour).",
+  "mfa-reset": "no longer has two-step verification: recovery codes deleted, sessions ended, and the user is being mailed.",
+  "made-admin": "is now an admin.",
+  "made-user": "is now a plain user.",
+  deleted: "was deleted. Its events stay in the log.",
 };
 const ERROR_WORDS: Readonly<Record<string, string>> = {
   last_admin: "is the last active admin, so it cannot be disabled. Make another admin first.",
   cannot_disable_self: "is your own account: an admin cannot disable itself. Ask another admin.",
+  cannot_delete_self: "is your own account: an admin cannot delete itself. Ask another admin.",
+  cannot_change_own_role: "is your own account: an admin cannot change its own role. Ask another admin.",
   not_found: "no longer exists.",
+  email_taken: "already has an account.",
+  invalid_email: "is not a valid e-mail address.",
+  note_too_long: "was not disabled: the note is longer than 500 characters.",
 };
 
 /** The notice an action leaves in the query string (`?done=unlocked&email=…`), or null. */

@@ -4,6 +4,7 @@ import { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } fr
 import { barChart, bucketLabel, periodWords, type ChartBucket } from "./charts.ts";
 import { adminClientPages } from "./pages-admin-clients.ts";
 import { adminEventPages } from "./pages-admin-events.ts";
+import { adminLifecyclePages } from "./pages-admin-lifecycle.ts";
 import { adminUserPages } from "./pages-admin-users.ts";
 import { param } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
@@ -98,6 +99,7 @@ export async function adminPages(app: FastifyInstance, deps: WebDeps): Promise<v
   });
 
   await app.register(adminUserPages, deps);
+  await app.register(adminLifecyclePages, deps);
   await app.register(adminEventPages, deps);
   await app.register(adminClientPages, deps);
 }

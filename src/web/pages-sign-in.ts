@@ -55,7 +55,10 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     }
     const session = forApp.kind === "none" ? await pageSession(auth, request) : null;
     if (session) return reply.redirect(homeOf(session.user), 303);
-    return renderPage(reply, "login", { title: "Sign in", viewer: null, ...appView(forApp) });
+    const signedOut = (request.query as Record<string, unknown> | null)?.signed_out === "1";
+    return renderPage(reply, "login", {
+      title: "Sign in", viewer: null, ...appView(forApp), info: signedOut ? "You are signed out." : undefined,
+    });
   });
 
   app.post("/login", { schema: { hide: true } }, async (request, reply) => {
@@ -107,16 +110,20 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
       return signIn(request, reply, result.user, result.token, result.deviceToken, forApp);
     }
     await padFailure(startedAt);
-    return renderPage(reply, "login-mfa", {
-      title: "Two-step verification", viewer: null, ...view, error: failureText(result.reason, result.user?.locked_until ?? null),
-    }, 401);
+    // The password step already succeeded, so saying the code was wrong discloses nothing new;
+    // a lock or disable keeps the generic words.
+    const error = result.reason === "mfa_invalid"
+      ? "That code is not correct. Enter the current 6-digit code from your authenticator app, or one of your recovery codes."
+      : result.reason === "invalid_token" ? "This sign-in took too long. Start over with your e-mail and password."
+        : failureText(result.reason, result.user?.locked_until ?? null);
+    return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...view, error }, 401);
   });
 
   app.post("/logout", { schema: { hide: true } }, async (request, reply) => {
     const token = request.cookies[SESSION_COOKIE];
     if (token) await endSession(auth, token);
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
-    return reply.redirect("/login", 303);
+    return reply.redirect("/login?signed_out=1", 303);
   });
 
   app.get("/forgot", { schema: { hide: true } }, async (request, reply) =>

@@ -129,7 +129,7 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
 
   it("sends a reset link (202), changes roles, and deletes users while keeping their events", async () => {
     const t = await setUp();
-    const carol = await t.createUser("carol@example.com", "carol-password-1");
+    const carol = await t.createUser("carol@example.com", "carol sails past the pier");
     const sent = await post(t, admin, `/api/admin/users/${carol.id}/send-reset`);
     expect(sent.statusCode).toBe(202);
     expect(sent.json()).toEqual({ status: "accepted" });
@@ -142,7 +142,7 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
     const [changed] = await listEvents(t.auth.database.db, { type: "user.role_changed", userId: carol.id, order: "newest" });
     expect(changed).toMatchObject({ message: `role changed from user to admin by admin ${ADMIN_EMAIL}`, details: { from: "user", to: "admin" } });
     // Carol, now an admin herself, can demote and delete the first admin: two admins existed.
-    const carolSession = await signIn(t, "carol@example.com", "carol-password-1");
+    const carolSession = await signIn(t, "carol@example.com", "carol sails past the pier");
     const rootId = admin.userId;
     expect((await patch(t, carolSession, rootId, { role: "user" })).json()).toMatchObject({ role: "user" });
     expect((await remove(t, carolSession, rootId)).statusCode).toBe(204);
@@ -155,7 +155,7 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
 
   it("never demotes or deletes the last active admin, and refuses bad input without changing anything", async () => {
     const t = await setUp();
-    const dave = await t.createUser("dave@example.com", "dave-password-1", "admin");
+    const dave = await t.createUser("dave@example.com", "dave climbs the red dune", "admin");
     await post(t, admin, `/api/admin/users/${dave.id}/disable`, { note: "on leave" });
     const before = await snapshot(t);
     const refusals: Array<[Promise<{ statusCode: number; json<T>(): T }>, number, string]> = [
@@ -179,8 +179,8 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
     expect(await snapshot(t)).toEqual(before);
 
     // Root is the only active admin (dave is disabled): another admin may not demote or delete root.
-    const erin = await t.createUser("erin@example.com", "erin-password-1", "admin");
-    const erinSession = await signIn(t, "erin@example.com", "erin-password-1");
+    const erin = await t.createUser("erin@example.com", "erin naps in a hammock", "admin");
+    const erinSession = await signIn(t, "erin@example.com", "erin naps in a hammock");
     await post(t, erinSession, `/api/admin/users/${dave.id}/enable`);
     await post(t, erinSession, `/api/admin/users/${dave.id}/disable`);
     expect((await post(t, admin, `/api/admin/users/${erin.id}/disable`)).statusCode).toBe(200);
@@ -196,7 +196,7 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
 
   it("keeps the disable note in the event", async () => {
     const t = await setUp();
-    const frank = await t.createUser("frank@example.com", "frank-password-1");
+    const frank = await t.createUser("frank@example.com", "frank paints blue barns");
     const response = await post(t, admin, `/api/admin/users/${frank.id}/disable`, { note: "left the company" });
     expect(response.json()).toMatchObject({ status: "disabled", disabledReason: "admin" });
     const [event] = await listEvents(t.auth.database.db, { type: "account.disabled", userId: frank.id, order: "newest" });

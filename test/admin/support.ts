@@ -6,7 +6,7 @@ import { createTestApp, postLogin, type TestApp } from "../support/app.ts";
 
 export const ADMIN_EMAIL = "root@example.com";
 export const ADMIN_PASSWORD = "admin-password-1";
-export const USER_PASSWORD = "user-password-1";
+export const USER_PASSWORD = "a plain member of the crew";
 
 /** A signed-in user: the Bearer token and the session cookie from `POST /api/auth/login`. */
 export interface Session {

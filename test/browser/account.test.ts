@@ -10,7 +10,7 @@ import {
 } from "./support.ts";
 
 const EMAIL = "alice@example.com";
-const PASSWORD = "alice-password-1";
+const PASSWORD = "alice rides the night train";
 const STEP_MS = 30_000;
 
 describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP_NOTE, () => {
@@ -49,7 +49,8 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
     // A code is single use: the next sign-in happens one time step later.
     t.clock.advance(STEP_MS);
     await page.getByRole("button", { name: "Sign out" }).click();
-    await page.waitForURL(`${origin}/login`);
+    await page.waitForURL(`${origin}/login?signed_out=1`);
+    expect(await page.getByRole("status").textContent()).toBe("You are signed out.");
     await signInWithForm(page, origin, EMAIL, PASSWORD);
     await page.waitForURL(`${origin}/login/mfa`);
     await page.getByLabel("Code from your authenticator app, or a recovery code").fill(hotp(secret, totpStep(t.clock.now())));

@@ -9,7 +9,7 @@ import { HAS_CHROMIUM, launchBrowser, screenshot, signInWithForm, SKIP_NOTE, sta
 const ADMIN = "root@example.com";
 const ADMIN_PASSWORD = "admin-password-1";
 const VICTIM = "victim@example.com";
-const VICTIM_PASSWORD = "victim-password-1";
+const VICTIM_PASSWORD = "a victim of brute force";
 const HOUR = 3_600_000;
 
 describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP_NOTE, () => {
@@ -24,7 +24,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP
     const { t, origin } = live;
     await t.createUser(ADMIN, ADMIN_PASSWORD, "admin");
     await t.createUser(VICTIM, VICTIM_PASSWORD);
-    await t.createUser("bystander@example.com", "bystander-password-1");
+    await t.createUser("bystander@example.com", "a bystander walks past");
     const failLogin = async (email: string) => {
       const response = await fetch(`${origin}/api/auth/login`, {
         method: "POST", headers: { "content-type": "application/json" },
@@ -69,7 +69,8 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP
     expect(await page.getByRole("status").textContent()).toContain(`${VICTIM} was unlocked`);
     expect(await row.locator(".badge").textContent()).toBe("Active");
     expect(await row.getByRole("button", { name: `Unlock ${VICTIM}` }).count()).toBe(0);
-    expect(await row.getByRole("button", { name: `Disable ${VICTIM}` }).count()).toBe(1);
+    // Disable is a link to a confirmation page, not a button beside Unlock.
+    expect(await row.getByRole("link", { name: `Disable… ${VICTIM}` }).count()).toBe(1);
 
     // The user's page shows the unlock at the top of its timeline, naming the admin.
     await row.getByRole("link", { name: VICTIM }).click();

@@ -11,7 +11,7 @@ import { freePort, registerClient, startOidcServer, type OidcServer } from "../o
 import { HAS_CHROMIUM, launchBrowser, screenshot, SKIP_NOTE, watchProblems } from "./support.ts";
 
 const EMAIL = "june@example.com";
-const PASSWORD = "june-password-1";
+const PASSWORD = "june plants tall sunflowers";
 
 describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "signing in to an app through deadbolt, in Chromium" : SKIP_NOTE, () => {
   let browser: Browser;

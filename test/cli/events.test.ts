@@ -30,7 +30,7 @@ describe.each(DIALECTS)("deadbolt events (%s)", (dialect) => {
       await past.close();
     }
     // Now: a user is created, locked by three wrong passwords, and unlocked from the CLI.
-    expect((await runCli(["user", "create", "eve@example.com", "--password-stdin"], { env, input: "eve-password\n" })).code)
+    expect((await runCli(["user", "create", "eve@example.com", "--password-stdin"], { env, input: "eve reads old maps\n" })).code)
       .toBe(0);
     const runtime = await openRuntime(env);
     try {

@@ -31,7 +31,7 @@ describe.each(DIALECTS)("deadbolt user lifecycle (%s)", (dialect) => {
     database = await createTestDatabase(dialect);
     smtp = await startTestSmtp();
     env = cliEnv(database, { DEADBOLT_SMTP_URL: smtp.url, DEADBOLT_PUBLIC_URL: "https://id.example", DEADBOLT_APP_NAME: "Acme ID" });
-    const root = await cli(["user", "create", "root@example.com", "--admin", "--password-stdin"], "root-password\n");
+    const root = await cli(["user", "create", "root@example.com", "--admin", "--password-stdin"], "root keeps the spare keys\n");
     expect(root.code, root.stderr).toBe(0);
   });
 

@@ -96,7 +96,7 @@ describe("user create / reset-password on a terminal", () => {
     const terminal = fakeTerminal({ env });
     terminal.input.write("short\r");
     expect(await main(["user", "create", "weak@example.com"], terminal.io)).toBe(1);
-    expect(terminal.stderr()).toBe("New password: \ndeadbolt: the password must be at least 8 characters; nothing was changed\n");
+    expect(terminal.stderr()).toBe("New password: \ndeadbolt: the password must be at least 8 characters (a passphrase of a few words is long and easy to remember); nothing was changed\n");
   });
 
   it("refuses to prompt when standard input is not a terminal", async () => {

@@ -31,7 +31,7 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     database = await createTestDatabase(dialect);
     env = cliEnv(database, { DEADBOLT_LOCKOUT_THRESHOLD: "3" });
     // One admin that stays active, so disabling other admins is allowed.
-    await create("root@example.com", "root-password", ["--admin"]);
+    await create("root@example.com", "root keeps the spare keys", ["--admin"]);
   });
 
   afterAll(async () => {
@@ -48,20 +48,20 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
   });
 
   it("strips a plain LF and verifies against the stored hash; --admin gives the admin role", async () => {
-    const user = await create("bob@example.com", "pass word 1", ["--admin"]);
+    const user = await create("bob@example.com", "pass word number 1", ["--admin"]);
     expect(user.role).toBe("admin");
     const runtime = await openRuntime(env);
     try {
       const row = await findUserByEmail(runtime.auth.database.db, "bob@example.com");
-      expect(await runtime.auth.hasher.verify(row?.password_hash ?? "", "pass word 1")).toBe(true);
-      expect(await runtime.auth.hasher.verify(row?.password_hash ?? "", "pass word 1\n")).toBe(false);
+      expect(await runtime.auth.hasher.verify(row?.password_hash ?? "", "pass word number 1")).toBe(true);
+      expect(await runtime.auth.hasher.verify(row?.password_hash ?? "", "pass word number 1\n")).toBe(false);
     } finally {
       await runtime.close();
     }
   });
 
   it("prints the created user readably without --json", async () => {
-    const result = await cli(["user", "create", "carol@example.com", "--password-stdin"], "carol-password\n");
+    const result = await cli(["user", "create", "carol@example.com", "--password-stdin"], "carol rides a green tram\n");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^created user carol@example\.com\n/);
     expect(result.stdout).toMatch(/status:\s+active/);
@@ -71,6 +71,8 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     ["a duplicate e-mail", ["alice@example.com"], "long enough password", /already exists/],
     ["a bad e-mail", ["not-an-email"], "long enough password", /not a valid e-mail/],
     ["a weak password", ["weak@example.com"], "short", /at least 8 characters/],
+    ["a common password", ["weak@example.com"], "Password1!", /^deadbolt: the password is one of the most common passwords .*; nothing was changed\n$/],
+    ["a password built from the e-mail", ["weak.user@example.com"], "WeakUser2024", /^deadbolt: the password is built from your e-mail address/],
     ["an empty stdin", ["empty@example.com"], undefined, /standard input is empty/],
   ])("refuses %s with exit 1 and one line", async (_name, args, input, message) => {
     const result = await cli(["user", "create", ...args, "--password-stdin"], input === undefined ? "" : `${input}\n`);
@@ -115,7 +117,7 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
   });
 
   it("lists a user locked by failed logins with --locked, then unlocks it (audited by cli)", async () => {
-    await create("locked@example.com", "locked-password");
+    await create("locked@example.com", "a padlock of old brass");
     for (let i = 0; i < 3; i++) expect(await loginAs("locked@example.com", "wrong password")).toBe("failed");
 
     const locked = json<UserView[]>(await cli(["user", "list", "--locked", "--json"]));
@@ -140,7 +142,7 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     } finally {
       await runtime.close();
     }
-    expect(await loginAs("locked@example.com", "locked-password")).toBe("authenticated");
+    expect(await loginAs("locked@example.com", "a padlock of old brass")).toBe("authenticated");
   });
 
   it("disables and enables a user; a disabled user cannot log in", async () => {
@@ -149,14 +151,14 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     expect(json<UserView>(disabled)).toMatchObject({ status: "disabled", disabledReason: "admin" });
     expect(json<UserView[]>(await cli(["user", "list", "--disabled", "--json"])).map((user) => user.email))
       .toEqual(["carol@example.com"]);
-    expect(await loginAs("carol@example.com", "carol-password")).toBe("failed");
+    expect(await loginAs("carol@example.com", "carol rides a green tram")).toBe("failed");
     expect((await cli(["user", "disable", "carol@example.com"])).stdout).toMatch(/already disabled \(admin\)/);
 
     const enabled = await cli(["user", "enable", "carol@example.com"]);
     expect(enabled.code).toBe(0);
     expect(enabled.stdout).toBe("carol@example.com: enabled (was disabled: admin)\n");
     expect(json<UserView>(await cli(["user", "show", "carol@example.com", "--json"])).status).toBe("active");
-    expect(await loginAs("carol@example.com", "carol-password")).toBe("authenticated");
+    expect(await loginAs("carol@example.com", "carol rides a green tram")).toBe("authenticated");
   });
 
   it("never disables the last active admin", async () => {
@@ -184,6 +186,10 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     const weak = await cli(["user", "reset-password", "alice@example.com", "--password-stdin"], "short\n");
     expect(weak.code).toBe(1);
     expect(weak.stderr).toMatch(/at least 8 characters/);
+    const common = await cli(["user", "reset-password", "alice@example.com", "--password-stdin"], "qwerty123\n");
+    expect(common.code).toBe(1);
+    expect(common.stderr).toMatch(/^deadbolt: the password is a run or a repetition .*; nothing was changed\n$/);
+    expect(await loginAs("alice@example.com", "new secret 42")).toBe("authenticated");
     const missing = await cli(["user", "reset-password", "nobody@example.com", "--password-stdin"], "long enough 1\n");
     expect(missing.code).toBe(1);
   });

@@ -5,7 +5,7 @@ import { DIALECTS } from "../support/databases.ts";
 import { events, eventTrail, me, SPEC_FAILURE_MESSAGE, signIn, viewOf } from "./helpers.ts";
 
 const OLD = "old-password";
-const NEW = "new-password-2026";
+const NEW = "amber kettle on a windy ridge";
 const EMAIL = "ann@example.com";
 
 describe.each(DIALECTS)("POST /api/auth/password/change (%s)", (dialect) => {
@@ -56,7 +56,10 @@ describe.each(DIALECTS)("POST /api/auth/password/change (%s)", (dialect) => {
     for (const currentPassword of [OLD, "guess"]) {
       const response = await change(token, { currentPassword, newPassword: "short" });
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toEqual({ error: "weak_password", message: "newPassword must be at least 8 characters" });
+      expect(response.json()).toEqual({
+        error: "weak_password",
+        message: "The password must be at least 8 characters (a passphrase of a few words is long and easy to remember).",
+      });
     }
     expect((await viewOf(t, EMAIL)).failedPasswordAttempts).toBe(0);
     expect((await postLogin(t.app, EMAIL, OLD)).statusCode).toBe(200);

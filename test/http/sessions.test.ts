@@ -163,7 +163,7 @@ describe.each(DIALECTS)("sessions over HTTP (%s)", (dialect) => {
     await t.createUser("ann@example.com", RIGHT);
     const token = await signIn(t, "ann@example.com", RIGHT);
     const forbidden = { error: "forbidden", message: "Cross-site requests with the session cookie are refused." };
-    const change = { currentPassword: "guess", newPassword: "new-password-2026" };
+    const change = { currentPassword: "guess", newPassword: "amber kettle on a windy ridge" };
     for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { referer: "https://evil.example/page" }]) {
       const byCookie = { cookies: { deadbolt_session: token }, headers };
       const logout = await t.app.inject({ method: "POST", url: "/api/auth/logout", ...byCookie });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { createUser, type AuthContext } from "../../src/auth/index.ts";
+import { createUser, type AuthContext, type BreachCheck } from "../../src/auth/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { buildManagementApp } from "../../src/http/management.ts";
@@ -50,6 +50,10 @@ export interface TestAppOptions {
   readonly database?: TestDatabase;
   /** Which device tokens count as trusted by which user (for the throttle's exemption). */
   readonly trustedDevice?: TrustedDeviceCheck;
+  /** Replaces the breached-password check DEADBOLT_BREACHED_PASSWORDS selects. */
+  readonly breached?: BreachCheck | null;
+  /** Receives the app's log lines (JSON objects); silent otherwise. */
+  readonly logLines?: (line: Record<string, unknown>) => void;
 }
 
 /** A real app over a fresh real database of the dialect, with a controllable clock. */
@@ -63,9 +67,11 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
     ...options.env,
   });
   const clock = createClock();
-  const log = pino({ level: process.env.DEADBOLT_TEST_LOG ?? "silent" });
+  const log = options.logLines === undefined
+    ? pino({ level: process.env.DEADBOLT_TEST_LOG ?? "silent" })
+    : pino({ level: "info" }, { write: (line: string) => options.logLines?.(JSON.parse(line) as Record<string, unknown>) });
   const metrics = createMetrics();
-  const runtime = await createRuntime(config, { log, metrics, now: clock.now });
+  const runtime = await createRuntime(config, { log, metrics, now: clock.now, breached: options.breached });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl, now: clock.now });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, trustedDevice: options.trustedDevice });
   const management = await buildManagementApp({ database: runtime.auth.database, metrics });
@@ -80,7 +86,7 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
     throttle,
     async createUser(email, password, role = "user") {
       const result = await createUser(runtime.auth, { email, password, role }, { by: "cli", client: { ip: null, userAgent: null } });
-      if (!result.ok) throw new Error(`createUser failed: ${result.error}`);
+      if (!result.ok) throw new Error(`createUser failed: ${result.error}: ${result.message}`);
       return result.user;
     },
     async close() {

@@ -34,7 +34,7 @@ export function pathwayRequest(route: string, session: string): InjectOptions {
     "POST /reset": form({ token: TOKEN, password: "a brand new passphrase", confirm: "a brand new passphrase" }),
     "GET /unlock": { query: { token: TOKEN } },
     "POST /unlock": form({ token: TOKEN }),
-    "POST /account/password": { ...form({ currentPassword: "right-password", newPassword: "a brand new passphrase" }), cookies: { deadbolt_session: session } },
+    "POST /account/password": { ...form({ currentPassword: "right-password", newPassword: "a brand new passphrase", confirmPassword: "a brand new passphrase" }), cookies: { deadbolt_session: session } },
     "POST /account/mfa/disable": { ...form({ password: "right-password" }), cookies: { deadbolt_session: session } },
     "POST /account/mfa/confirm": { ...form({ code: "123456" }), cookies: { deadbolt_session: session } },
   };

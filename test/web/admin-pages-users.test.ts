@@ -18,8 +18,9 @@ function rowOf(html: string, email: string): string {
   return match[1];
 }
 
+/** Action buttons and the links to confirmation pages ("Disable…"), in order. */
 function buttons(row: string): string[] {
-  return [...row.matchAll(/<button type="submit"[^>]*>(\w+)<span/g)].map((m) => m[1] ?? "");
+  return [...row.matchAll(/<(?:button type="submit"|a class="button small)[^>]*>([^<]+)<span/g)].map((m) => m[1] ?? "");
 }
 
 describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
@@ -56,7 +57,7 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     expect(locked).toMatch(/<td class="num">3<\/td>\s*<td class="num">0<\/td>\s*<td class="num">1<\/td>/);
     expect(locked).toContain("2026-11-22 12:00:00 UTC");
     expect(locked).toContain("198.51.100.23");
-    expect(buttons(locked)).toEqual(["Unlock", "Disable"]);
+    expect(buttons(locked)).toEqual(["Unlock", "Disable…"]);
     expect(locked).toContain(`action="/admin/users/${ids[LOCKED]}/unlock"`);
     expect(locked).toContain(`<span class="visually-hidden"> ${LOCKED}</span>`);
     const disabled = rowOf(response.body, DISABLED);
@@ -64,7 +65,7 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     expect(buttons(disabled)).toEqual(["Enable"]);
     const active = rowOf(response.body, ACTIVE);
     expect(active).toContain('<span class="badge active">Active</span>');
-    expect(buttons(active)).toEqual(["Disable"]);
+    expect(buttons(active)).toEqual(["Disable…"]);
     const self = rowOf(response.body, ADMIN_EMAIL);
     expect(self).toContain("(you)");
     expect(self).toContain('<span class="badge admin">admin</span>');
@@ -156,7 +157,7 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain(`<h1>${LOCKED}</h1>`);
     expect(response.body).toContain('id="status-badge">Locked for new devices until 2026-11-22 12:15:00 UTC (password)</span>');
-    expect(buttons(response.body)).toEqual(["Unlock", "Disable"]);
+    expect(buttons(response.body)).toEqual(["Unlock", "Send password reset link", "Make admin", "Disable…", "Delete…"]);
     expect(response.body).toContain(`name="back" value="/admin/users/${ids[LOCKED]}"`);
     const locked = response.body.indexOf("account locked until 2026-11-22T12:15:00Z after 3 failed password attempts");
     const created = response.body.indexOf("user account created from the command line");

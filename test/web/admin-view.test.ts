@@ -29,8 +29,8 @@ describe("console wording", () => {
 
   it("offers the buttons the status allows, and never Disable on one's own row", () => {
     const names = (user: UserView, viewer = "admin-id") => actionsFor(user, viewer).map((b) => b.label);
-    expect(names(BASE)).toEqual(["Disable"]);
-    expect(names(LOCKED)).toEqual(["Unlock", "Disable"]);
+    expect(names(BASE)).toEqual(["Disable…"]);
+    expect(names(LOCKED)).toEqual(["Unlock", "Disable…"]);
     expect(names({ ...BASE, status: "disabled", disabledReason: "admin" })).toEqual(["Enable"]);
     expect(names(BASE, BASE.id)).toEqual([]);
     expect(names(LOCKED, LOCKED.id)).toEqual(["Unlock"]);

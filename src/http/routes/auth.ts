@@ -87,7 +87,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   }, async (request, reply) => {
     const startedAt = performance.now();
     const result = await changePassword(auth, request.session!, request.body, clientOf(request));
-    if (result.kind === "weak_password") return sendError(reply, "weak_password", result.message);
+    if (result.kind === "weak_password") return sendError(reply, "weak_password", `The password ${result.reason}.`);
     if (result.kind === "refused") {
       await padFailure(startedAt);
       return sendError(reply, "invalid_credentials", config.loginFailureMessage);

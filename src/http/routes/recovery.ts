@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { PASSWORD_MIN_LENGTH, passwordProblem, type AuthContext } from "../../auth/index.ts";
+import type { AuthContext } from "../../auth/index.ts";
 import type { Config } from "../../config.ts";
 import { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordReset } from "../../notify/index.ts";
 import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "../../notify/pages.ts";
@@ -36,10 +36,14 @@ function page(reply: FastifyReply, status: number, name: RecoveryPage, data: Rec
 /** The reset form, or the invitation's "choose your password" form (same fields, other words). */
 type PasswordForm = "reset" | "set-password";
 
-function resetForm(reply: FastifyReply, status: number, token: string, error?: string, form: PasswordForm = "reset"): FastifyReply {
+/** A refused password is explained next to its field, not above the form. */
+function resetForm(
+  reply: FastifyReply, status: number,
+  data: { token: string; minLength: number; passwordError?: string; confirmError?: string }, form: PasswordForm = "reset",
+): FastifyReply {
   return page(reply, status, "reset", form === "reset"
-    ? { title: "Set a new password", token, minLength: PASSWORD_MIN_LENGTH, error, action: "/reset", invited: false }
-    : { title: "Choose your password", token, minLength: PASSWORD_MIN_LENGTH, error, action: "/set-password", invited: true });
+    ? { title: "Set a new password", ...data, action: "/reset", invited: false }
+    : { title: "Choose your password", ...data, action: "/set-password", invited: true });
 }
 
 /** SPEC "Recovery": forgot / reset / unlock, as JSON API and as pages that work without JavaScript. */
@@ -72,8 +76,8 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
   }, async (request, reply) => {
     const { token, password } = request.body;
     const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
-    if (result === "invalid_token") return sendError(reply, "invalid_token");
-    if (result === "weak_password") return sendError(reply, "weak_password", `The new password ${passwordProblem(password) ?? "is not acceptable"}.`);
+    if (result.kind === "invalid_token") return sendError(reply, "invalid_token");
+    if (result.kind === "weak_password") return sendError(reply, "weak_password", `The password ${result.reason}.`);
     setDeviceCookie(reply, config, result.deviceToken);
     return reply.code(204).send(null);
   });
@@ -120,7 +124,7 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
       if (!(await isUsableToken(auth, token, kind))) {
         return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
-      return resetForm(reply, 200, token, undefined, form);
+      return resetForm(reply, 200, { token, minLength: auth.passwords.minLength }, form);
     });
 
     app.post(`/${form}`, { schema: { hide: true } }, async (request, reply) => {
@@ -129,12 +133,15 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
       if (!(await isUsableToken(auth, token, kind))) {
         return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
-      if (password !== field(request.body, "confirm")) return resetForm(reply, 400, token, "The two passwords are not the same.", form);
-      const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
-      if (result === "weak_password") {
-        return resetForm(reply, 400, token, `The new password ${passwordProblem(password) ?? "is not acceptable"}.`, form);
+      const minLength = auth.passwords.minLength;
+      if (password !== field(request.body, "confirm")) {
+        return resetForm(reply, 400, { token, minLength, confirmError: "The two passwords are not the same." }, form);
       }
-      if (result === "invalid_token") return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+      const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
+      if (result.kind === "weak_password") {
+        return resetForm(reply, 400, { token, minLength, passwordError: `The password ${result.reason}.` }, form);
+      }
+      if (result.kind === "invalid_token") return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
       setDeviceCookie(reply, config, result.deviceToken);
       return page(reply, 200, "message", form === "reset"
         ? { title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password." }

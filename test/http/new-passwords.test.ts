@@ -1,0 +1,188 @@
+/**
+ * SPEC "Passwords" over HTTP: every path that sets a password (admin create, change, reset by
+ * API and by form, the account page) goes through the one policy; the breach check talks to
+ * a local stub range server only.
+ */
+import fc from "fast-check";
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHibpClient, hashToken } from "../../src/auth/index.ts";
+import { insertTokens } from "../../src/store/index.ts";
+import { signIn, type Session } from "../admin/support.ts";
+import { createTestApp, postLogin, type TestApp, type TestAppOptions } from "../support/app.ts";
+import { DIALECTS } from "../support/databases.ts";
+import { deadUrl, startHibpStub, type HibpStub } from "../support/hibp-stub.ts";
+import { events } from "./helpers.ts";
+
+const ADMIN = "root@example.com";
+const ADMIN_PASSWORD = "the root admin keeps spare keys";
+const USER = "ann.smith@example.com";
+const USER_PASSWORD = "ann walks the misty harbour";
+const PASSPHRASE = "amber kettle on a windy ridge";
+const COMMON = "Password1!";
+
+describe.each(DIALECTS)("new passwords (%s)", (dialect) => {
+  let t: TestApp;
+  let admin: Session;
+  let stub: HibpStub | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await stub?.close();
+    stub = undefined;
+  });
+
+  async function start(options: TestAppOptions = {}): Promise<void> {
+    t = await createTestApp(dialect, options);
+    await t.createUser(ADMIN, ADMIN_PASSWORD, "admin");
+    await t.createUser(USER, USER_PASSWORD);
+    admin = await signIn(t, ADMIN, ADMIN_PASSWORD);
+  }
+
+  const createAs = (email: string, password: string) => t.app.inject({
+    method: "POST", url: "/api/admin/users", headers: { authorization: `Bearer ${admin.token}` }, payload: { email, password },
+  });
+  const change = (session: Session, currentPassword: string, newPassword: string) => t.app.inject({
+    method: "POST", url: "/api/auth/password/change", headers: { authorization: `Bearer ${session.token}` },
+    payload: { currentPassword, newPassword },
+  });
+  const form = (url: string, fields: Record<string, string>, headers: Record<string, string> = {}) => t.app.inject({
+    method: "POST", url, payload: new URLSearchParams(fields).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  });
+  const sameOrigin = (session: Session) => ({
+    cookie: session.cookie, origin: new URL(t.config.publicUrl).origin, "sec-fetch-site": "same-origin",
+  });
+
+  /** A reset link's token for `email`, as a mail would carry it. */
+  async function resetToken(email: string): Promise<string> {
+    const row = await t.auth.database.db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirstOrThrow();
+    const token = randomBytes(32).toString("base64url");
+    await insertTokens(t.auth.database.db, [{
+      tokenHash: hashToken(token), kind: "reset", userId: row.id, now: t.clock.now(), expiresAt: t.clock.now() + 3_600_000,
+    }]);
+    return token;
+  }
+
+  function expectWeak(response: { statusCode: number; json(): unknown }, pattern: RegExp): void {
+    expect(response.statusCode).toBe(400);
+    const body = response.json() as { error: string; message: string };
+    expect(body.error).toBe("weak_password");
+    expect(body.message).toMatch(pattern);
+  }
+
+  it("every API path refuses a common password, saying why, and accepts a long passphrase", async () => {
+    await start();
+    expectWeak(await createAs("new@example.com", COMMON), /^The password is one of the most common passwords/);
+    expect((await createAs("new@example.com", PASSPHRASE)).statusCode).toBe(201);
+
+    const ann = await signIn(t, USER, USER_PASSWORD);
+    expectWeak(await change(ann, USER_PASSWORD, "p@ssw0rd"), /common/);
+    expectWeak(await change(ann, USER_PASSWORD, "qwertyuiop"), /run or a repetition/);
+    expect((await change(ann, USER_PASSWORD, PASSPHRASE)).statusCode).toBe(204);
+
+    const token = await resetToken(USER);
+    const reset = (password: string) => t.app.inject({ method: "POST", url: "/api/auth/password/reset", payload: { token, password } });
+    expectWeak(await reset("iloveyou"), /common/);
+    // The refusal did not spend the link.
+    expect((await reset("cobalt dunes under a quiet moon")).statusCode).toBe(204);
+    expect((await postLogin(t.app, USER, "cobalt dunes under a quiet moon")).statusCode).toBe(200);
+    expect((await events(t, { type: "password.breach_check_failed" }))).toEqual([]);
+  });
+
+  it("the reset and account forms show the failed rule next to the field, without JavaScript", async () => {
+    await start();
+    const token = await resetToken(USER);
+    const page = await t.app.inject({ method: "GET", url: `/reset?token=${token}` });
+    expect(page.body).toContain("A passphrase of three or four unrelated words");
+    expect(page.body).toContain("You do not need symbols");
+
+    const weak = await form("/reset", { token, password: "Sunshine2024", confirm: "Sunshine2024" });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.body).toMatch(/aria-describedby="password-error password-guidance" aria-invalid="true"[^>]*>\s*<p class="field-error" id="password-error" role="alert">The password is one of the most common passwords/);
+    expect(weak.body).not.toMatch(/<script/);
+    const done = await form("/reset", { token, password: PASSPHRASE, confirm: PASSPHRASE });
+    expect(done.statusCode).toBe(200);
+
+    const ann = await signIn(t, USER, PASSPHRASE);
+    const account = await t.app.inject({ method: "GET", url: "/account", headers: { cookie: ann.cookie } });
+    expect(account.body).toContain("A passphrase of three or four unrelated words");
+    const refused = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: "annsmith1" }, sameOrigin(ann));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toMatch(/<p class="field-error" id="newPassword-error" role="alert">The password is built from your e-mail address/);
+    const changed = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: USER_PASSWORD }, sameOrigin(ann));
+    expect(changed.statusCode).toBe(200);
+    expect(changed.body).toContain("Password changed.");
+  });
+
+  it("context words are each user's own, plus DEADBOLT_APP_NAME and the public host", async () => {
+    await start({ env: { DEADBOLT_APP_NAME: "Lockbox", DEADBOLT_PUBLIC_URL: "https://login.acme-corp.test" } });
+    expectWeak(await createAs("jo.bloggs@example.net", "JoBloggs2024"), /built from your e-mail address/);
+    expect((await createAs("kim@example.net", "JoBloggs2024")).statusCode).toBe(201);
+    for (const password of ["lockbox2024!", "L0ckb0x!!", "acmecorp2024", "login.acme-corp.test"]) {
+      expectWeak(await createAs("lee@example.net", password), /the name of this site/);
+    }
+    // The default app name is no word of this site any more.
+    expect((await createAs("lee@example.net", "deadbolt2024")).statusCode).toBe(201);
+  });
+
+  it("DEADBOLT_PASSWORD_MIN_LENGTH is the shortest new password (the login still accepts old ones)", async () => {
+    await start({ env: { DEADBOLT_PASSWORD_MIN_LENGTH: "15" } });
+    expectWeak(await createAs("new@example.com", "harbor velvet"), /at least 15 characters/);
+    expect((await createAs("new@example.com", "harbor velvet cactus")).statusCode).toBe(201);
+    expect((await postLogin(t.app, USER, USER_PASSWORD)).statusCode).toBe(200);
+  });
+
+  it("with DEADBOLT_BREACHED_PASSWORDS=hibp a breached password is refused; the range server sees 5 characters", async () => {
+    stub = await startHibpStub({ breached: { [PASSPHRASE]: 1234 } });
+    await start({ env: { DEADBOLT_BREACHED_PASSWORDS: "hibp", DEADBOLT_HIBP_URL: stub.url } });
+    const before = stub.requests.length;
+    expectWeak(await createAs("new@example.com", PASSPHRASE), /appeared in a data breach/);
+    expect((await createAs("new@example.com", "cobalt dunes under a quiet moon")).statusCode).toBe(201);
+    // A password the local rules refuse never leaves the server at all.
+    expectWeak(await createAs("other@example.com", COMMON), /common/);
+    const sent = stub.requests.slice(before);
+    expect(sent).toHaveLength(2);
+    for (const request of sent) {
+      expect(request.url).toMatch(/^\/range\/[0-9A-F]{5}$/);
+      expect(request.headers["add-padding"]).toBe("true");
+      expect(request.body).toBe("");
+    }
+  });
+
+  it("an unreachable or hanging range API: the password is accepted, with a warning log and an event", async () => {
+    const lines: Record<string, unknown>[] = [];
+    await start({ env: { DEADBOLT_BREACHED_PASSWORDS: "hibp", DEADBOLT_HIBP_URL: await deadUrl() }, logLines: (l) => lines.push(l) });
+    expect((await createAs("new@example.com", PASSPHRASE)).statusCode).toBe(201);
+    const [event, ...more] = await events(t, { type: "password.breach_check_failed", email: "new@example.com" });
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ email: "new@example.com", userId: null });
+    expect(event?.message).toMatch(/^breached-password check unavailable \(.+\); the new password was accepted without it$/);
+    const warning = lines.find((l) => l.event === "password.breach_check_failed" && l.email === "new@example.com");
+    expect(warning).toMatchObject({ level: 40, email: "new@example.com" });
+    await t.close();
+
+    stub = await startHibpStub({ behaviour: "hang" });
+    await start({ breached: createHibpClient({ baseUrl: stub.url, timeoutMs: 200 }) });
+    const ann = await signIn(t, USER, USER_PASSWORD);
+    expect((await change(ann, USER_PASSWORD, PASSPHRASE)).statusCode).toBe(204);
+    expect((await events(t, { type: "password.breach_check_failed" })).map((e) => [e.email, e.details]))
+      .toContainEqual([USER, { reason: "timed out" }]);
+  });
+
+  it("no input makes a 5xx: any string as a new password on every path is a 2xx or a 4xx", async () => {
+    await start();
+    const ann = await signIn(t, USER, USER_PASSWORD);
+    const token = await resetToken(USER);
+    let n = 0;
+    await fc.assert(fc.asyncProperty(fc.string({ unit: "binary", maxLength: 1100 }), async (password) => {
+      n++;
+      const answers = await Promise.all([
+        createAs(`fuzz${n}@example.com`, password),
+        change(ann, "not the current password", password),
+        t.app.inject({ method: "POST", url: "/api/auth/password/reset", payload: { token, password } }),
+        form("/reset", { token: "x".repeat(43), password, confirm: password }),
+      ]);
+      for (const answer of answers) expect(answer.statusCode, answer.body).toBeLessThan(500);
+    }), { numRuns: 40 });
+  });
+});
