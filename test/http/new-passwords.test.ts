@@ -106,10 +106,10 @@ describe.each(DIALECTS)("new passwords (%s)", (dialect) => {
     const ann = await signIn(t, USER, PASSPHRASE);
     const account = await t.app.inject({ method: "GET", url: "/account", headers: { cookie: ann.cookie } });
     expect(account.body).toContain("A passphrase of three or four unrelated words");
-    const refused = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: "annsmith1" }, sameOrigin(ann));
+    const refused = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: "annsmith1", confirmPassword: "annsmith1" }, sameOrigin(ann));
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toMatch(/<p class="field-error" id="newPassword-error" role="alert">The password is built from your e-mail address/);
-    const changed = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: USER_PASSWORD }, sameOrigin(ann));
+    const changed = await form("/account/password", { currentPassword: PASSPHRASE, newPassword: USER_PASSWORD, confirmPassword: USER_PASSWORD }, sameOrigin(ann));
     expect(changed.statusCode).toBe(200);
     expect(changed.body).toContain("Password changed.");
   });
