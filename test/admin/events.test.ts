@@ -56,13 +56,14 @@ describe.each(DIALECTS)("GET /api/admin/events (%s)", (dialect) => {
     await history();
     const page = await events();
     expect(types(page)).toEqual([
-      "account.disabled", "login.succeeded", "login.failed", "login.failed", "login.failed",
-      "user.created", "login.succeeded", "user.created",
+      // A first full sign-in also trusts the browser (SPEC "Trusted devices").
+      "account.disabled", "device.trusted", "login.succeeded", "login.failed", "login.failed", "login.failed",
+      "user.created", "device.trusted", "login.succeeded", "user.created",
     ]);
     expect(page.nextCursor).toBeNull();
     const ids = page.events.map((e) => e.id);
     expect([...ids].sort((a, b) => b - a)).toEqual(ids);
-    const ghost = page.events[2]!;
+    const ghost = page.events[3]!;
     expect(Object.keys(ghost).sort()).toEqual(["at", "details", "email", "id", "ip", "message", "type", "userAgent", "userId"]);
     expect(ghost).toMatchObject({
       type: "login.failed", at: new Date(start + 3 * MINUTE).toISOString(), userId: null, email: "ghost@example.com",
@@ -77,7 +78,7 @@ describe.each(DIALECTS)("GET /api/admin/events (%s)", (dialect) => {
   it("filters by user, type, address and time (duration or ISO), combined", async () => {
     await history();
     expect(types(await events(`?userId=${aliceId}`))).toEqual([
-      "account.disabled", "login.succeeded", "login.failed", "login.failed", "user.created",
+      "account.disabled", "device.trusted", "login.succeeded", "login.failed", "login.failed", "user.created",
     ]);
     const failed = await events("?type=login.failed");
     expect(failed.events.map((e) => e.details.reason)).toEqual(["unknown_user", "wrong_password", "wrong_password"]);
@@ -85,9 +86,9 @@ describe.each(DIALECTS)("GET /api/admin/events (%s)", (dialect) => {
     expect((await events("?ip=198.51.100.1")).events.map((e) => e.email)).toEqual(["alice@example.com", "alice@example.com"]);
     expect((await events("?ip=192.0.2.99")).events).toEqual([]);
     expect(types(await events("?since=1h"))).toEqual(["account.disabled"]);
-    expect(types(await events("?since=117m"))).toEqual(["account.disabled", "login.succeeded", "login.failed"]);
+    expect(types(await events("?since=117m"))).toEqual(["account.disabled", "device.trusted", "login.succeeded", "login.failed"]);
     const iso = new Date(start + 4 * MINUTE).toISOString();
-    expect(types(await events(`?since=${iso}`))).toEqual(["account.disabled", "login.succeeded"]);
+    expect(types(await events(`?since=${iso}`))).toEqual(["account.disabled", "device.trusted", "login.succeeded"]);
     expect(types(await events("?since=2h&type=login.failed&ip=198.51.100.2"))).toEqual(["login.failed"]);
   });
 
