@@ -34,7 +34,7 @@ describe.each(DIALECTS)("POST /api/auth/password/change (%s)", (dialect) => {
     }
     const failed = await events(t, { type: "login.failed" });
     expect(failed.map((e) => e.details)).toEqual([1, 2, 3].map((n) => ({
-      reason: "wrong_password", factor: "password", via: "password_change", failedAttempts: n, threshold: 3,
+      reason: "wrong_password", factor: "password", via: "password_change", failedAttempts: n, threshold: 3, trustedDevice: false,
     })));
     const view = await viewOf(t, EMAIL);
     expect({ status: view.status, lockedUntil: view.lockedUntil }).toEqual({ status: "locked", lockedUntil: "2026-11-22T12:15:00.000Z" });
@@ -103,7 +103,7 @@ describe.each(DIALECTS)("POST /api/auth/password/change (%s)", (dialect) => {
       expect(response.statusCode).toBe(400);
       expect((response.json() as { error: string }).error).toBe("invalid_request");
     }
-    expect(await eventTrail(t, EMAIL)).toEqual(["user.created", "login.succeeded"]);
+    expect(await eventTrail(t, EMAIL)).toEqual(["user.created", "login.succeeded", "device.trusted"]);
     expect((await viewOf(t, EMAIL)).failedPasswordAttempts).toBe(0);
     expect((await postLogin(t.app, EMAIL, OLD)).statusCode).toBe(200);
   });
