@@ -73,7 +73,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "admin console in Chromium" : SKIP
     expect(await row.getByRole("link", { name: `Disable… ${VICTIM}` }).count()).toBe(1);
 
     // The user's page shows the unlock at the top of its timeline, naming the admin.
-    await row.getByRole("link", { name: VICTIM }).click();
+    await row.getByRole("link", { name: VICTIM, exact: true }).click();
     await page.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/);
     const newest = page.locator("#timeline tbody tr").first();
     expect(await newest.textContent()).toContain(`account unlocked by admin ${ADMIN}`);
