@@ -23,7 +23,7 @@ describe.each(DIALECTS)("the gateway's lockout bugs (%s)", (dialect) => {
     const types = (await listEvents(t.auth.database.db, { order: "oldest" })).map((e) => `${e.type}:${String(e.details.reason ?? "")}`);
     expect(types).toEqual([
       "user.created:", "login.failed:wrong_password", "login.failed:wrong_password", "login.failed:wrong_password",
-      "account.locked:", "login.failed:locked", "login.failed:wrong_password", "login.succeeded:",
+      "account.locked:", "login.failed:locked", "login.failed:wrong_password", "login.succeeded:", "device.trusted:",
     ]);
   });
 });
