@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 export type {
-  AttemptClient, AttemptOutcome, AttemptRequest, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger, LockoutOptions,
-  LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,
+  AttemptClient, AttemptOutcome, AttemptRequest, ForgetDevicesOptions, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger,
+  LockoutOptions, LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,
 } from "./library/index.ts";
 export { createLockout, LockoutUsageError, QUANTUM_MS } from "./library/index.ts";

@@ -1,7 +1,7 @@
 export { createLockout } from "./lockout.ts";
 export { QUANTUM_MS } from "./timing.ts";
 export type {
-  AttemptClient, AttemptOutcome, AttemptRequest, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger, LockoutOptions,
-  LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,
+  AttemptClient, AttemptOutcome, AttemptRequest, ForgetDevicesOptions, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger,
+  LockoutOptions, LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,
 } from "./types.ts";
 export { LockoutUsageError } from "./types.ts";

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { enableUser, guardSecret, NO_METRICS, unlockUser, type Actor, type AuthContext, type Logger } from "../auth/index.ts";
+import {
+  enableUser, findTrustedDevice, forgetDevices, guardSecret, NO_METRICS, trustClient, unlockUser, type Actor, type AuthContext, type Logger,
+} from "../auth/index.ts";
 import { createInstance } from "../auth/instance.ts";
 import { createOutboxSignal } from "../notify/signal.ts";
 import { MFA_CHALLENGE_TTL_MS, SLOT_WAIT_MS } from "../runtime.ts";
@@ -7,11 +9,12 @@ import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store
 import { resolvePolicy } from "./policy.ts";
 import { openStorage } from "./storage.ts";
 import { createTimingEqualizer } from "./timing.ts";
-import { LockoutUsageError, type Lockout, type LockoutOptions, type UnlockOptions } from "./types.ts";
+import { LockoutUsageError, type ForgetDevicesOptions, type Lockout, type LockoutOptions, type UnlockOptions } from "./types.ts";
 import { neverAttempted, statusOfRow, toLockoutEvent } from "./views.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 const MAX_ACCOUNT_LENGTH = 512;
+const FORGETTERS: readonly ForgetDevicesOptions["by"][] = ["user", "admin", "cli", "password_reset"];
 
 function checkAccount(account: unknown, method: string): string {
   if (typeof account !== "string" || account.length === 0 || account.length > MAX_ACCOUNT_LENGTH) {
@@ -36,12 +39,16 @@ function option<T extends string>(value: T | undefined, allowed: readonly T[], n
  * const outcome = await lockout.attempt({
  *   account: user?.id ?? email,
  *   verify: () => (user ? argon2.verify(user.hash, password) : false),
- *   client: { ip: req.ip, userAgent: req.headers["user-agent"] },
+ *   client: { ip: req.ip, userAgent: req.headers["user-agent"], deviceToken: cookies.deadbolt_device },
+ *   onDeviceToken: (token) => res.cookie("deadbolt_device", token, { httpOnly: true, sameSite: "lax", maxAge: 400 * 864e5 }),
  * });
  * if (outcome !== "verified") return res.status(401).json({ error: "invalid_credentials" });
  */
 export function createLockout(options: LockoutOptions): Lockout {
   if (typeof options !== "object" || options === null) throw new LockoutUsageError("createLockout: options must be an object");
+  if (options.deviceTrust !== undefined && typeof options.deviceTrust !== "boolean") {
+    throw new LockoutUsageError(`createLockout: deviceTrust must be true or false (got ${JSON.stringify(options.deviceTrust)})`);
+  }
   const policy = resolvePolicy(options.policy);
   const { database, tablePrefix } = openStorage(options);
   const timing = createTimingEqualizer();
@@ -66,8 +73,8 @@ export function createLockout(options: LockoutOptions): Lockout {
     mfaChallengeTtlMs: MFA_CHALLENGE_TTL_MS,
     slotWaitMs: SLOT_WAIT_MS,
     instance,
-    // The app's own users have no trusted devices here: plain per-account lockout.
-    deviceTrust: false,
+    // The service's devices table and guard lanes, keyed by the app's accounts (SPEC "Trusted devices").
+    deviceTrust: options.deviceTrust ?? true,
     notify: {
       publicUrl: "http://localhost", warnBeforeLock: false, maxPerHour: 0, resetMaxPerHour: 0, newDevice: false,
       signal: createOutboxSignal(), delivery: "none",
@@ -96,22 +103,35 @@ export function createLockout(options: LockoutOptions): Lockout {
       if (typeof request.verify !== "function") throw new LockoutUsageError("lockout.attempt: verify must be a function");
       const factor = option(request.factor, ["password", "mfa"] as const, "factor", "password");
       const signIn = option(request.signIn, ["complete", "needs_second_factor"] as const, "signIn", "complete");
+      if (request.onDeviceToken !== undefined && typeof request.onDeviceToken !== "function") {
+        throw new LockoutUsageError("lockout.attempt: onDeviceToken must be a function");
+      }
+      const client = { ip: request.client?.ip ?? null, userAgent: request.client?.userAgent ?? null };
+      const presented = request.client?.deviceToken;
       await migrated;
       const user = await findOrInsertUser(database.db, { id: randomUUID(), email: account, passwordHash: "", role: "user", now: ctx.now() });
+      // Malformed, forged or another account's token: null, an untrusted client like any other.
+      const device = await findTrustedDevice(ctx, user.id, presented);
       const result = await guardSecret(ctx, {
         userId: user.id,
         user,
+        device,
         factor,
         verify: async () => {
           const ok = await request.verify();
           if (typeof ok !== "boolean") throw new LockoutUsageError("lockout.attempt: verify must resolve to true or false");
           return ok;
         },
-        client: { ip: request.client?.ip ?? null, userAgent: request.client?.userAgent ?? null },
+        client,
         via: factor === "mfa" ? "mfa" : "login",
         onSuccess: signIn === "complete" ? "complete_login" : "release",
       });
+      // Trusted inside the timed span (SPEC "Trusted devices" 1: a full sign-in trusts the client).
+      const deviceToken = result.kind === "verified" && signIn === "complete" && request.onDeviceToken
+        ? await trustClient(ctx, result.user, { token: presented, client, via: "login" })
+        : null;
       await timing.finish(started, { verified: result.kind === "verified" || result.kind === "failed" });
+      if (deviceToken !== null) await request.onDeviceToken?.(deviceToken);
       return result.kind === "verified" ? "verified" : result.kind === "failed" ? "failed" : "refused";
     },
     async status(account) {
@@ -129,6 +149,13 @@ export function createLockout(options: LockoutOptions): Lockout {
       if (!row) return neverAttempted(account, policy);
       const result = await enableUser(ctx, row.id, actor(by));
       return result.ok ? statusOfRow(result.user, policy, ctx.now()) : neverAttempted(account, policy);
+    },
+    async forgetDevices(account, by: ForgetDevicesOptions) {
+      if (!FORGETTERS.includes(by?.by)) throw new LockoutUsageError(`lockout.forgetDevices: by must be ${FORGETTERS.map((f) => `"${f}"`).join(", ")}`);
+      const row = await find(checkAccount(account, "forgetDevices"));
+      if (!row) return 0;
+      return forgetDevices(ctx, row, { by: by.by, ...(by.actor === undefined ? {} : { email: by.actor }), client: { ip: null, userAgent: null } },
+        { keepToken: by.keepDeviceToken ?? null });
     },
     async events(query = {}) {
       await migrated;

@@ -51,12 +51,25 @@ export interface LockoutOptions extends LockoutStorage {
   readonly logger?: LockoutLogger;
   /** The clock, in epoch milliseconds; tests pass a fixed one. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Trusted devices (SPEC "Trusted devices"; OWASP device cookies): a client that presents a
+   * device token this account trusts counts on that device's own counter, and the account's
+   * lock stops untrusted clients only, so whoever knows an account key cannot lock its owner
+   * out. `false` restores plain per-account lockout (as `DEADBOLT_DEVICE_TRUST=off`). Default `true`.
+   */
+  readonly deviceTrust?: boolean;
 }
 
 /** Where an attempt came from: recorded in the events. */
 export interface AttemptClient {
   readonly ip?: string | null;
   readonly userAgent?: string | null;
+  /**
+   * The device token this client keeps (its cookie), as handed to {@link AttemptRequest.onDeviceToken}.
+   * A token this account trusts puts the attempt on that device's own counter; a missing,
+   * malformed, forged or other account's token makes an untrusted client, nothing worse.
+   */
+  readonly deviceToken?: string | null;
 }
 
 export interface AttemptRequest {
@@ -77,6 +90,16 @@ export interface AttemptRequest {
    * `complete` attempt then resets them (a right password never resets the second factor's counter).
    */
   readonly signIn?: "complete" | "needs_second_factor";
+  /**
+   * Called once a `complete` sign-in is `verified` (with device trust on), just before
+   * `attempt` resolves: the client is now a trusted device of the account, and must send this
+   * token back as `client.deviceToken` from now on. Store it in an HttpOnly cookie (SameSite=Lax,
+   * Secure on https, 400 days). It is the token the client presented when well formed (one
+   * browser, several accounts), else a new one (256 random bits, stored only as SHA-256).
+   *
+   * @example onDeviceToken: (token) => res.cookie("deadbolt_device", token, { httpOnly: true, sameSite: "lax", maxAge: 400 * 864e5 })
+   */
+  readonly onDeviceToken?: (deviceToken: string) => unknown;
 }
 
 /** `verified`: the secret was right. `failed`: it was wrong. `refused`: locked, disabled or busy, and not checked. */
@@ -87,6 +110,15 @@ export interface UnlockOptions {
   readonly by: "admin" | "cli" | "token" | "password_reset" | "emergency";
   /** The acting person (for example the admin's e-mail), kept in the event. */
   readonly actor?: string;
+}
+
+/** Who forgot an account's trusted devices, for the audit trail. */
+export interface ForgetDevicesOptions {
+  readonly by: "user" | "admin" | "cli" | "password_reset";
+  /** The acting person (for example the admin's e-mail), kept in the event. */
+  readonly actor?: string;
+  /** This device stays trusted (on a password reset: the client that reset it). */
+  readonly keepDeviceToken?: string | null;
 }
 
 /** An account as {@link Lockout.status} reports it. */
@@ -129,7 +161,12 @@ export interface LockoutEvent {
 }
 
 export interface Lockout {
-  /** Reserves a verification slot, runs `verify`, records the outcome; each outcome takes the same time. */
+  /**
+   * Reserves a verification slot, runs `verify`, records the outcome; each outcome takes the
+   * same time. A client presenting a trusted `deviceToken` uses that device's own counter and
+   * still signs in while the account is locked for untrusted clients; a device at the
+   * threshold is `refused` itself, the account untouched.
+   */
   attempt(request: AttemptRequest): Promise<AttemptOutcome>;
   /** The account's state now; reading never writes (an expired lock reads as active). */
   status(account: string): Promise<LockoutStatus>;
@@ -137,6 +174,12 @@ export interface Lockout {
   unlock(account: string, options: UnlockOptions): Promise<LockoutStatus>;
   /** Re-enables an account disabled by `policy.disableAfter` or `mfaAction: "disable"`. */
   enable(account: string, options: UnlockOptions): Promise<LockoutStatus>;
+  /**
+   * Forgets the account's trusted devices (all, or all but `keepDeviceToken`): call it on a
+   * password reset (SPEC: a reset forgets every other trusted device) or when the user reports
+   * a lost device. Resolves to how many were forgotten (one `device.forgotten` event).
+   */
+  forgetDevices(account: string, options: ForgetDevicesOptions): Promise<number>;
   /** Security events, newest first. */
   events(query?: LockoutEventQuery): Promise<LockoutEvent[]>;
   /** Resolves when the tables are migrated; every method waits for it on its own. */
