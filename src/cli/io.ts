@@ -19,15 +19,25 @@ export interface Io {
   waitForShutdown(): Promise<string>;
 }
 
+/**
+ * Under `npm start` one Ctrl-C arrives twice: the terminal signals the whole foreground group
+ * (npm and the server), and npm forwards its copy to the server. A repeat this soon after the
+ * first is that echo, not an operator asking to stop "now".
+ */
+const ECHO_MS = 1_000;
+
 function waitForProcessSignal(): Promise<string> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.removeListener("SIGINT", onSignal);
       process.removeListener("SIGTERM", onSignal);
+      const first = Date.now();
       // A second Ctrl-C while shutting down means "now".
-      const force = (): void => process.exit(1);
-      process.once("SIGINT", force);
-      process.once("SIGTERM", force);
+      const force = (): void => {
+        if (Date.now() - first >= ECHO_MS) process.exit(1);
+      };
+      process.on("SIGINT", force);
+      process.on("SIGTERM", force);
       resolve(signal);
     };
     process.on("SIGINT", onSignal);
