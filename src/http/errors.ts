@@ -44,24 +44,5 @@ export function sendError(
   return reply.code(ERRORS[code].status).send(errorBody(code, message, extra));
 }
 
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE", "EAI_AGAIN",
-]);
-
-/**
- * True when an error means the database cannot be reached or used right now, so the request
- * must fail closed with 503 rather than look like a bug (500) or, worse, succeed.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === "string") {
-    if (code === "database_unavailable") return true;
-    if (CONNECTION_CODES.has(code) || code.startsWith("SQLITE_")) return true;
-    // PostgreSQL SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention,
-    // 28 authorisation (credentials revoked) and 3D000 (the database does not exist).
-    if (/^(08|28|53|57)[0-9A-Z]{3}$/.test(code) || code === "3D000") return true;
-  }
-  return typeof message === "string" &&
-    /connection terminated|timeout exceeded when trying to connect|database did not answer|Connection refused|pool.*(ended|closed)|Cannot use a pool after calling end|driver has already been destroyed/i.test(message);
-}
+/** The classifier lives with the store (the dispatcher uses it too); the HTTP layer maps it to 503. */
+export { isDatabaseUnavailable } from "../store/unavailable.ts";

@@ -93,7 +93,7 @@ function wrap(db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, 
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("database did not answer in time")), timeoutMs);
+        timer = setTimeout(() => reject(Object.assign(new Error("database did not answer in time"), { code: "database_unavailable" })), timeoutMs);
       });
       try {
         await Promise.race([sql`SELECT 1`.execute(db), timeout]);

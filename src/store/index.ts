@@ -42,3 +42,4 @@ export type { DeleteOutcome } from "./user-delete.ts";
 export { deleteUserRow, LAST_ADMIN_LOCK } from "./user-delete.ts";
 export type { PruneCounts, PruneOptions } from "./retention.ts";
 export { PRUNE_BATCH, pruneExpired } from "./retention.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";
