@@ -8,6 +8,7 @@ import { instances } from "./migrations/004-instances.ts";
 import { devices } from "./migrations/005-devices.ts";
 import { scale } from "./migrations/007-scale.ts";
 import { oidc } from "./migrations/009-oidc.ts";
+import { userTally } from "./migrations/010-user-tally.ts";
 
 function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
@@ -20,6 +21,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "005-devices": devices(database.dialect),
         "007-scale": scale(database.dialect, { tablePrefix }),
         "009-oidc": oidc(database.dialect),
+        "010-user-tally": userTally(database.dialect, { tablePrefix }),
       };
     },
   };

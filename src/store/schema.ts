@@ -110,6 +110,12 @@ export interface TokensTable {
  * Event counters per time bucket, written in the transaction of the event: the console's
  * charts and top-10 lists read these instead of scanning events.
  */
+/** The number of users is SUM(n): triggers add a row (PostgreSQL) or update row 0 (SQLite). */
+export interface UserTallyTable {
+  id: Generated<number>;
+  n: number;
+}
+
 export interface StatCountsTable {
   /** 't' totals (key ''), 'e' failed logins per e-mail, 'i' per client address. */
   kind: string;
@@ -194,6 +200,7 @@ export interface DevicesTable {
 export interface Schema {
   instances: InstancesTable;
   stat_counts: StatCountsTable;
+  user_tally: UserTallyTable;
   devices: DevicesTable;
   oidc_clients: OidcClientsTable;
   oidc_payloads: OidcPayloadsTable;

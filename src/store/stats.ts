@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { dialectOfDb } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
 import { STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
 
@@ -66,17 +67,30 @@ export async function countEventsByBucket(db: Db, range: BucketRange): Promise<B
   return [...byIndex.values()].filter((b) => b.failures > 0 || b.lockouts > 0).sort((a, b) => a.index - b.index);
 }
 
+/** Delta rows of user_tally (PostgreSQL) beyond which a read folds them into one. */
+const TALLY_FOLD_ROWS = 100;
+
 /** How many users exist, are locked at `now` (and not disabled), and are disabled. */
 export async function countUsers(db: Db, now: number): Promise<UserCounts> {
-  // Three index-served counts instead of one pass over every user.
+  // The total from the triggers' tally; the other two count ranges of indexes holding only
+  // users with a lock end (users_locked_until, from now on) or disabled (users_disabled).
   const [total, locked, disabled] = await Promise.all([
-    db.selectFrom("users").select(sql<number>`COUNT(*)`.as("n")).executeTakeFirstOrThrow(),
+    db.selectFrom("user_tally").select([sql<number>`COALESCE(SUM(n), 0)`.as("n"), sql<number>`COUNT(*)`.as("rows")]).executeTakeFirstOrThrow(),
     db.selectFrom("users").select(sql<number>`COUNT(*)`.as("n"))
-      .where("locked_until", ">", now).where("disabled_reason", "is", null).executeTakeFirstOrThrow(),
+      .where("locked_until", "is not", null).where("disabled_reason", "is", null).where("locked_until", ">", now).executeTakeFirstOrThrow(),
     db.selectFrom("users").select(sql<number>`COUNT(*)`.as("n"))
       .where("disabled_reason", "is not", null).executeTakeFirstOrThrow(),
   ]);
+  if (Number(total.rows) > TALLY_FOLD_ROWS && dialectOfDb(db) === "postgres") await foldTally(db);
   return { totalUsers: Number(total.n), lockedNow: Number(locked.n), disabledNow: Number(disabled.n) };
+}
+
+/**
+ * Replaces PostgreSQL's delta rows by their sum in one statement; a concurrent fold or insert
+ * cannot lose a delta (a row is summed by the statement that deleted it).
+ */
+async function foldTally(db: Db): Promise<void> {
+  await sql`WITH gone AS (DELETE FROM user_tally RETURNING n) INSERT INTO user_tally (n) SELECT COALESCE(SUM(n), 0) FROM gone`.execute(db);
 }
 
 interface KeyTotal {
@@ -85,102 +99,134 @@ interface KeyTotal {
   readonly userId: string | null;
 }
 
-/** Per-bucket lists at this resolution nominate the candidates of a top-10 at `exact`. */
-const LIST_RESOLUTION: Readonly<Record<StatResolution, StatResolution>> = { 10: 300, 300: 3600, 3600: 86400, 86400: 86400 };
-const FIRST_BATCH = 64;
-const MAX_ROUNDS = 5;
-const KEY_CHUNK = 500;
+/** One counter bucket the range is cut into. */
+interface Unit {
+  readonly res: StatResolution;
+  readonly start: number;
+}
+
+/** Rows read from each bucket's list, in descending order of failures (the rank index). */
+const LIST_LENGTH = 64;
+/** Keys whose exact totals are read: the best by upper bound. */
+const CANDIDATES = 40;
+
+/**
+ * The range as the fewest counter buckets: the coarsest resolution that is aligned and fits at
+ * every step, so any window from 5 min to 30 d is at most about 50 buckets.
+ */
+export function counterUnits(range: BucketRange): Unit[] {
+  exactResolution(range);
+  const coarsest = [...STAT_RESOLUTIONS].reverse();
+  const units: Unit[] = [];
+  for (let start = range.from; start < range.to;) {
+    const res = coarsest.find((r) => start % (r * 1000) === 0 && start + r * 1000 <= range.to) ?? STAT_RESOLUTIONS[0];
+    units.push({ res, start });
+    start += res * 1000;
+  }
+  return units;
+}
 
 function byRank(a: KeyTotal, b: KeyTotal): number {
   return b.failures - a.failures || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-async function exactTotals(db: Db, kind: StatKind, res: StatResolution, range: BucketRange, keys: readonly string[]): Promise<KeyTotal[]> {
-  const totals: KeyTotal[] = [];
-  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
-    const rows = await db.selectFrom("stat_counts")
-      .select(["key", sql<number>`SUM(failures)`.as("failures"), sql<string | null>`MAX(user_id)`.as("userId")])
-      .where("kind", "=", kind).where("res", "=", res).where("key", "in", keys.slice(i, i + KEY_CHUNK))
-      .where("start", ">=", range.from).where("start", "<", range.to)
-      .groupBy("key")
-      .execute();
-    for (const row of rows) totals.push({ key: row.key, failures: Number(row.failures), userId: row.userId });
+/** Per resolution, the runs of consecutive buckets, as [from, to) of their starts. */
+function unitRuns(units: readonly Unit[]): Array<{ res: StatResolution; from: number; to: number }> {
+  const runs: Array<{ res: StatResolution; from: number; to: number }> = [];
+  for (const unit of units) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.res === unit.res && last.to === unit.start) last.to = unit.start + unit.res * 1000;
+    else runs.push({ res: unit.res, from: unit.start, to: unit.start + unit.res * 1000 });
   }
-  return totals;
+  return runs;
 }
 
-async function groupedTotals(db: Db, kind: StatKind, res: StatResolution, range: BucketRange, limit: number): Promise<KeyTotal[]> {
+/** The keys' exact totals over the units: a few index ranges per key, whatever the volume. */
+async function exactTotals(db: Db, kind: StatKind, units: readonly Unit[], keys: readonly string[]): Promise<KeyTotal[]> {
+  if (keys.length === 0) return [];
+  const runs = unitRuns(units);
   const rows = await db.selectFrom("stat_counts")
     .select(["key", sql<number>`SUM(failures)`.as("failures"), sql<string | null>`MAX(user_id)`.as("userId")])
-    .where("kind", "=", kind).where("res", "=", res)
-    .where("start", ">=", range.from).where("start", "<", range.to)
+    .where("kind", "=", kind).where("key", "in", keys)
+    .where((eb) => eb.or(runs.map((run) => eb.and([eb("res", "=", run.res), eb("start", ">=", run.from), eb("start", "<", run.to)]))))
     .groupBy("key")
-    .orderBy("failures", "desc").orderBy("key", "asc")
-    .limit(limit)
     .execute();
   return rows.map((row) => ({ key: row.key, failures: Number(row.failures), userId: row.userId }));
 }
 
-/**
- * The `limit` keys with the most failures in the range, exactly, by the threshold algorithm:
- * read each coarse bucket's keys in descending order a batch at a time, total the new
- * candidates exactly, and stop once `limit` of them beat the sum of the last counts read
- * (no unread key can do better). Under an attack a few keys stand out and this reads a few
- * hundred rows whatever the volume; with no standouts it falls back to one grouped scan of the
- * counters.
- */
-async function topKeys(db: Db, kind: StatKind, range: BucketRange, limit: number, search: TopSearch): Promise<KeyTotal[]> {
-  const exact = exactResolution(range);
-  const listMs = LIST_RESOLUTION[exact] * 1000;
-  let open: number[] = [];
-  for (let start = Math.floor(range.from / listMs) * listMs; start < range.to; start += listMs) open.push(start);
-  const lastRead = new Map<number, number>();
-  const totals = new Map<string, KeyTotal>();
-  let offset = 0;
-  let batch = search.firstBatch ?? FIRST_BATCH;
-  for (let round = 0; round < (search.maxRounds ?? MAX_ROUNDS); round++) {
-    if (open.length > 0) {
-      const lists = open.map((start) => db.selectFrom((eb) => eb.selectFrom("stat_counts")
-        .select(["start", "key", "failures"])
-        .where("kind", "=", kind).where("res", "=", LIST_RESOLUTION[exact]).where("start", "=", start)
-        .orderBy("failures", "desc").limit(batch).offset(offset)
-        .as("l")).selectAll());
-      const rows = await lists.slice(1).reduce((union, list) => union.unionAll(list), lists[0]!).execute();
-      const read = new Map<number, number>();
-      const fresh = new Set<string>();
-      for (const row of rows) {
-        const start = Number(row.start);
-        read.set(start, (read.get(start) ?? 0) + 1);
-        lastRead.set(start, Math.min(lastRead.get(start) ?? Infinity, Number(row.failures)));
-        if (!totals.has(row.key)) fresh.add(row.key);
-      }
-      for (const start of open) if ((read.get(start) ?? 0) < batch) lastRead.set(start, 0);
-      open = open.filter((start) => (read.get(start) ?? 0) === batch);
-      for (const total of await exactTotals(db, kind, exact, range, [...fresh])) totals.set(total.key, total);
-    }
-    const threshold = [...lastRead.values()].reduce((sum, n) => sum + n, 0);
-    const ranked = [...totals.values()].filter((t) => t.failures > 0).sort(byRank);
-    if (open.length === 0 || ranked.filter((t) => t.failures > threshold).length >= limit) return ranked.slice(0, limit);
-    offset += batch;
-    batch *= 2;
-  }
-  return groupedTotals(db, kind, exact, range, limit);
+/** The `limit` keys with the most failures in the range, and whether that list is exact. */
+export interface TopResult {
+  readonly top: readonly KeyTotal[];
+  /** False when the tail is a tie among small counts that the bounded lists cannot settle. */
+  readonly exact: boolean;
 }
 
-/** Tuning of the top-10 search; tests shrink it to reach the fallback with little data. */
+/**
+ * The `limit` keys with the most failures, reading a bounded amount whatever the volume: the
+ * first LIST_LENGTH keys of every counter bucket the range is cut into (the rank index keeps
+ * them in order, in the transaction that counts the event), then the exact totals of the
+ * CANDIDATES keys with the best upper bound. A key missing from a full list has at most that
+ * list's last count there, which bounds every key not read. The counts returned are always
+ * exact; the ranking is exact when the leaders beat every bound (an attack's targets always
+ * do), else its tail is the best of near-ties.
+ */
+export async function topKeys(db: Db, kind: StatKind, range: BucketRange, limit: number, search: TopSearch = {}): Promise<TopResult> {
+  const units = counterUnits(range);
+  const length = search.listLength ?? LIST_LENGTH;
+  const lists = units.map((unit) => db.selectFrom((eb) => eb.selectFrom("stat_counts")
+    .select(["start", "key", "failures"])
+    .where("kind", "=", kind).where("res", "=", unit.res).where("start", "=", unit.start)
+    .orderBy("failures", "desc").limit(length)
+    .as("l")).select(["l.start", "l.key", "l.failures"]).select(sql.lit(unit.res).as("res")));
+  const rows = await lists.slice(1).reduce((union, list) => union.unionAll(list), lists[0]!).execute();
+
+  const seen = new Map<string, { partial: number; in: Set<number> }>();
+  const floors = new Map<number, number>();
+  const lengths = new Map<number, number>();
+  for (const row of rows) {
+    const start = Number(row.start);
+    const failures = Number(row.failures);
+    const entry = seen.get(row.key) ?? { partial: 0, in: new Set<number>() };
+    entry.partial += failures;
+    entry.in.add(start);
+    seen.set(row.key, entry);
+    lengths.set(start, (lengths.get(start) ?? 0) + 1);
+    floors.set(start, Math.min(floors.get(start) ?? Infinity, failures));
+  }
+  // A list shorter than asked holds every key of its bucket: a key absent there has 0.
+  for (const start of [...floors.keys()]) if ((lengths.get(start) ?? 0) < length) floors.set(start, 0);
+  const unseen = [...floors.values()].reduce((sum, n) => sum + n, 0);
+  const bounds = [...seen.entries()].map(([key, entry]) => {
+    let bound = entry.partial;
+    for (const [start, floor] of floors) if (!entry.in.has(start)) bound += floor;
+    return { key, bound, partial: entry.partial };
+  }).sort((a, b) => b.bound - a.bound || b.partial - a.partial || (a.key < b.key ? -1 : 1));
+
+  const count = search.candidates ?? Math.max(CANDIDATES, limit);
+  const candidates = bounds.slice(0, count);
+  const ranked = (await exactTotals(db, kind, units, candidates.map((c) => c.key))).filter((t) => t.failures > 0).sort(byRank);
+  const top = ranked.slice(0, limit);
+  // Exact when nothing left out can reach the last entry (or the list is short because fewer keys failed).
+  const outside = Math.max(unseen, bounds[count]?.bound ?? 0);
+  const last = top[top.length - 1]?.failures ?? 0;
+  const exact = outside === 0 || (top.length === limit && last > outside);
+  return { top, exact };
+}
+
+/** Tuning of the top-10 search; tests shrink it to reach the bounds with little data. */
 export interface TopSearch {
-  /** Rows read from each bucket's list in the first round (doubling every round). */
-  readonly firstBatch?: number;
-  /** Rounds before falling back to one grouped scan of the counters. */
-  readonly maxRounds?: number;
+  /** Rows read from each counter bucket's list. */
+  readonly listLength?: number;
+  /** Keys whose exact totals are read. */
+  readonly candidates?: number;
 }
 
 /** The e-mails with the most failed logins in the range (known users and unknown addresses). */
 export async function topTargetedAccounts(db: Db, range: BucketRange, limit: number, search: TopSearch = {}): Promise<TargetedAccount[]> {
-  return (await topKeys(db, "e", range, limit, search)).map((t) => ({ email: t.key, userId: t.userId, failures: t.failures }));
+  return (await topKeys(db, "e", range, limit, search)).top.map((t) => ({ email: t.key, userId: t.userId, failures: t.failures }));
 }
 
 /** The client addresses with the most failed logins in the range. */
 export async function topSourceIps(db: Db, range: BucketRange, limit: number, search: TopSearch = {}): Promise<SourceIp[]> {
-  return (await topKeys(db, "i", range, limit, search)).map((t) => ({ ip: t.key, failures: t.failures }));
+  return (await topKeys(db, "i", range, limit, search)).top.map((t) => ({ ip: t.key, failures: t.failures }));
 }
