@@ -5,6 +5,7 @@ import helmet from "@fastify/helmet";
 import middie from "@fastify/middie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { docsCsp, docsLogo, docsTheme, documentRoute } from "./openapi-docs.ts";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
@@ -160,8 +161,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       info: { title: "deadbolt", version: "0.1.0", description: "Authentication with account lockout done right" },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     },
+    // Examples and a sentence per response, on a copy of each schema (openapi-docs.ts).
+    transform: documentRoute,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs", staticCSP: true, transformStaticCSP: docsCsp({ https }),
+    logo: docsLogo(config.appName), theme: docsTheme(config.appName),
+  });
 
   installThrottle(app, {
     auth: deps.auth, throttle: deps.throttle, trustedDevice: deps.trustedDevice ?? trustedDeviceOf(deps.auth), perMinute: config.throttlePerMinute,

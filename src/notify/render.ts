@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Eta } from "eta";
 import type { NoticeKind } from "../store/index.ts";
-import { isoTime } from "../time.ts";
+import { utcText } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
 
 const TEMPLATES_DIR = fileURLToPath(new URL("./templates/", import.meta.url));
@@ -35,9 +35,9 @@ export interface RenderedMail {
   readonly html: string;
 }
 
-/** 2026-11-22 15:04:05 UTC: unambiguous for a reader anywhere. */
+/** 2026-11-22 15:04:05 UTC: the format of every page (src/time.ts). */
 export function utc(ms: number): string {
-  return `${isoTime(ms).slice(0, 19).replace("T", " ")} UTC`;
+  return utcText(ms);
 }
 
 function field(payload: Readonly<Record<string, unknown>>, name: string): string | null {

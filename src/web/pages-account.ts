@@ -3,6 +3,7 @@ import {
   changePassword, confirmTotp, disableTotp, forgetDevice, listDevices, startTotpSetup, userView, type Authenticated, type DeviceView,
 } from "../auth/index.ts";
 import { deviceTokenOf } from "../http/device.ts";
+import { timeView } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
 import { padFailure } from "../http/login-answer.ts";
 import { clientOf } from "../http/session.ts";
@@ -15,12 +16,12 @@ function field(body: unknown, name: string): string {
 }
 
 /** A trusted device in words: "Firefox 133 on Windows 10", last used when and from where. */
-function presentDevice(device: DeviceView) {
+function presentDevice(device: DeviceView, now: number) {
   return {
     id: device.id,
     name: describeUserAgent(device.userAgent),
-    lastUsed: device.lastUsedAt.replace("T", " ").replace(/\.\d{3}Z$/, " UTC"),
-    since: device.createdAt.slice(0, 10),
+    lastUsed: timeView(device.lastUsedAt, now),
+    since: timeView(device.createdAt, now),
     ip: device.ip ?? "an unknown address",
     current: device.current,
   };
@@ -42,8 +43,9 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     const devices = await listDevices(auth, session.user.id, deviceTokenOf(reply.request));
     return renderPage(reply, "account", {
       title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user),
+      lastLogin: timeView(session.user.last_login_at, auth.now()),
       minLength: auth.passwords.minLength, ...notes,
-      deviceTrust: auth.deviceTrust, devices: devices.map(presentDevice),
+      deviceTrust: auth.deviceTrust, devices: devices.map((device) => presentDevice(device, auth.now())),
     }, status);
   }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { createClient, deleteClient, listClients, type ClientView } from "../oidc/index.ts";
+import { timeView } from "../time.ts";
 import { utc } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
 import { renderPage, viewerOf } from "./render.ts";
@@ -11,8 +12,8 @@ function field(body: unknown, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
-function rows(clients: readonly ClientView[]) {
-  return clients.map((client) => ({ ...client, createdText: utc(client.createdAt), deletePath: `/admin/clients/${encodeURIComponent(client.clientId)}/delete` }));
+function rows(clients: readonly ClientView[], now: number) {
+  return clients.map((client) => ({ ...client, createdText: utc(client.createdAt), created: timeView(client.createdAt, now), deletePath: `/admin/clients/${encodeURIComponent(client.clientId)}/delete` }));
 }
 
 /**
@@ -23,7 +24,7 @@ export async function adminClientPages(app: FastifyInstance, deps: WebDeps): Pro
   const { auth, config } = deps;
   const page = async (request: { session: unknown }, extra: Record<string, unknown> = {}) => ({
     title: "Apps (OpenID Connect clients)", viewer: viewerOf(request.session as Parameters<typeof viewerOf>[0]), wide: true,
-    issuer: config.publicUrl, clients: rows(await listClients(auth.database.db)), form: { name: "", redirectUris: "", public: false },
+    issuer: config.publicUrl, clients: rows(await listClients(auth.database.db), auth.now()), form: { name: "", redirectUris: "", public: false },
     ...extra,
   });
 

@@ -56,7 +56,7 @@ export async function adminEventPages(app: FastifyInstance, deps: WebDeps): Prom
       caption: `${total === 0 ? "No" : total} event${total === 1 ? "" : "s"}` +
         `${total > page.length ? ` (showing ${page.length})` : ""}, newest first` +
         `${described ? `, with ${described}` : ""}${cursor ? " (an older page)" : ""}`,
-      events: page.map(eventLine),
+      events: page.map((event) => eventLine(event, auth.now())),
       firstPage: cursor ? withParams("/admin/events", filters) : null,
       nextPage: rows.length > limit && last ? withParams("/admin/events", { ...filters, cursor: encodeEventCursor(last.id) }) : null,
     }, invalidFilter ? 400 : 200);

@@ -38,7 +38,7 @@ export async function adminLifecyclePages(app: FastifyInstance, deps: WebDeps): 
       if (!row) {
         return renderPage(reply, "admin-message", { title: "No such user", viewer: viewerOf(session), tone: "error", message: "There is no user with this id." }, 404);
       }
-      const user = presented(await userView(auth, row), session, auth.deviceTrust);
+      const user = presented(await userView(auth, row), session, auth.deviceTrust, auth.now());
       const words = CONFIRMED[action];
       return renderPage(reply, "admin-confirm", {
         title: `${words.title} ${row.email}?`, viewer: viewerOf(session), user, action, words,

@@ -5,6 +5,7 @@ import {
 import { adminActor } from "../http/admin-guard.ts";
 import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
 import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.ts";
+import { timeView } from "../time.ts";
 import { findUserById, listEvents, listUsers, type StatusFilter } from "../store/index.ts";
 import {
   actionsFor, eventLine, pageActionsFor, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
@@ -38,7 +39,7 @@ export function userPath(id: string): string {
 }
 
 /** A user as a row of the table or the head of its page: the view plus what the template shows. */
-export function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean) {
+export function presented(user: UserView, viewer: Authenticated, deviceTrust: boolean, now: number) {
   return {
     ...user,
     path: userPath(user.id),
@@ -47,6 +48,9 @@ export function presented(user: UserView, viewer: Authenticated, deviceTrust: bo
     lastFailedText: utc(user.lastFailedAt),
     lastLoginText: utc(user.lastLoginAt),
     createdText: utc(user.createdAt),
+    lastFailed: timeView(user.lastFailedAt, now),
+    lastLogin: timeView(user.lastLoginAt, now),
+    created: timeView(user.createdAt, now),
     isSelf: user.id === viewer.user.id,
     actions: actionsFor(user, viewer.user.id),
   };
@@ -85,7 +89,7 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
       statuses: STATUSES.map((value) => ({ value, selected: value === status })),
       q,
       caption: `${page.length === 0 ? "No" : page.length} user${page.length === 1 ? "" : "s"}${described ? ` with ${described}` : ""}${decoded ? " (a later page)" : ""}`,
-      users: (await userViews(auth, page)).map((user) => presented(user, session, auth.deviceTrust)),
+      users: (await userViews(auth, page)).map((user) => presented(user, session, auth.deviceTrust, now)),
       back: withParams("/admin/users", { ...filters, cursor: decoded ? cursor : undefined }),
       firstPage: decoded ? withParams("/admin/users", filters) : null,
       nextPage: rows.length > limit && last ? withParams("/admin/users", { ...filters, cursor: encodeUserCursor(last.email) }) : null,
@@ -107,7 +111,7 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     const events = await listEvents(db, { userId: row.id, order: "newest", limit: limit + 1, cursor: cursor ?? undefined });
     const page = events.slice(0, limit);
     const last = page.at(-1);
-    const user = presented(await userView(auth, row), session, auth.deviceTrust);
+    const user = presented(await userView(auth, row), session, auth.deviceTrust, auth.now());
     // The note of the disable in force, from its event (the event log is the one record of it).
     const [disabled] = row.disabled_reason === "admin"
       ? await listEvents(db, { userId: row.id, type: "account.disabled", order: "newest", limit: 1 }) : [];
@@ -119,7 +123,7 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
         ? { tone: "error", text: "That page link is not valid; showing the newest events." }
         : noticeOf(request.query as Record<string, unknown>),
       back: withParams(user.path, { cursor: cursor ? cursorText : undefined }),
-      events: page.map(eventLine),
+      events: page.map((event) => eventLine(event, auth.now())),
       firstPage: cursor ? user.path : null,
       nextPage: events.length > limit && last ? withParams(user.path, { cursor: encodeEventCursor(last.id) }) : null,
     });

@@ -4,7 +4,8 @@
  */
 import type { UserView } from "../auth/index.ts";
 import type { StoredEvent } from "../store/index.ts";
-import { isoTime } from "../time.ts";
+import { isoTime, timeView, utcText, type TimeView } from "../time.ts";
+import { describeUserAgent } from "../user-agent.ts";
 
 export type Tone = "active" | "locked" | "disabled" | "neutral";
 
@@ -49,10 +50,10 @@ const BUTTONS = {
   delete: { action: "delete", label: "Delete…", style: "secondary", confirm: true },
 } as const satisfies Readonly<Record<string, ActionButton>>;
 
-/** "2026-11-22 15:04:05 UTC", or "never" for no time. */
+/** "2026-11-22 15:04:05 UTC", or "never" for no time (the one format: src/time.ts). */
 export function utc(time: string | number | null): string {
   if (time === null) return "never";
-  return isoTime(typeof time === "string" ? Date.parse(time) : time).replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+  return utcText(typeof time === "string" ? Date.parse(time) : time);
 }
 
 export function disabledReasonWords(reason: UserView["disabledReason"]): string {
@@ -178,10 +179,13 @@ export interface EventLine {
   readonly tone: Tone;
   readonly at: string;
   readonly atIso: string;
+  readonly time: TimeView;
   readonly userId: string | null;
   readonly email: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** The user agent in words ("Chrome 131 on Linux"); the raw string stays on demand. */
+  readonly client: string | null;
   readonly message: string;
   readonly details: ReadonlyArray<readonly [string, string]>;
 }
@@ -192,17 +196,19 @@ function detailText(value: unknown): string {
 }
 
 /** An event as one row of a log or a timeline; details become name/value pairs. */
-export function eventLine(event: StoredEvent): EventLine {
+export function eventLine(event: StoredEvent, now: number): EventLine {
   return {
     id: event.id,
     type: event.type,
     tone: eventTone(event.type),
     at: utc(event.at),
     atIso: isoTime(event.at),
+    time: timeView(event.at, now) ?? { iso: "", utc: "", ago: "" },
     userId: event.userId,
     email: event.email,
     ip: event.ip,
     userAgent: event.userAgent,
+    client: event.userAgent ? describeUserAgent(event.userAgent) : null,
     message: event.message,
     details: Object.entries(event.details).map(([name, value]) => [name, detailText(value)] as const),
   };

@@ -45,9 +45,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /**
  * Console errors and failed requests of a page: a CSP violation (inline style or script, an
- * external asset) shows up here, so a suite can assert there were none.
+ * external asset) shows up here, so a suite can assert there were none. By default an answer
+ * counts from 500 (and 403, and any failed asset), since a flow may meet a deliberate 401 page;
+ * `{ failAt: 400 }` counts every 4xx too, for a walk over pages that must all load.
  */
-export function watchProblems(page: Page): string[] {
+export function watchProblems(page: Page, options: { failAt?: number } = {}): string[] {
   const problems: string[] = [];
   page.on("console", (message) => {
     // Failed loads are judged by status below: a 401 sign-in page or the absent favicon is fine.
@@ -56,10 +58,12 @@ export function watchProblems(page: Page): string[] {
     }
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => problems.push(`failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? "?"})`));
   page.on("response", (response) => {
     const url = new URL(response.url());
     const status = response.status();
-    if (status >= 500 || status === 403 || (url.pathname.startsWith("/assets/") && status >= 400)) {
+    const failAt = options.failAt ?? 500;
+    if (status >= failAt || status === 403 || (url.pathname.startsWith("/assets/") && status >= 400)) {
       problems.push(`${status} ${response.request().method()} ${url.pathname}`);
     }
   });

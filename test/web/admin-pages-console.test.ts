@@ -98,7 +98,7 @@ describe.each(DIALECTS)("console pages: dashboard and events (%s)", (dialect) =>
   it("pages through events with a cursor, and explains bad filters with a 400 notice", async () => {
     await setUp();
     const first = await page("/admin/events?type=login.failed&limit=4");
-    expect(first.body.match(/<tr>\s*<td><time/g)).toHaveLength(4);
+    expect(first.body.match(/<tr>\s*<td class="when"><time/g)).toHaveLength(4);
     const next = /<a href="([^"]+)" rel="next">Older events<\/a>/.exec(first.body)?.[1]?.replace(/&amp;/g, "&");
     expect(next).toMatch(/^\/admin\/events\?type=login\.failed&cursor=/);
     const second = await page(`${next}&limit=4`);

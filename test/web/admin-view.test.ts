@@ -65,8 +65,9 @@ describe("console wording", () => {
     const line = eventLine({
       id: 7, type: "account.locked", at: Date.parse("2026-11-22T12:00:00Z"), userId: "u1", email: "a@example.com", ip: null,
       userAgent: null, message: "account locked", details: { factor: "mfa", failedAttempts: 5, nested: { a: [1] } },
-    });
-    expect(line).toMatchObject({ tone: "locked", at: "2026-11-22 12:00:00 UTC", atIso: "2026-11-22T12:00:00.000Z" });
+    }, Date.parse("2026-11-22T12:05:30Z"));
+    expect(line).toMatchObject({ tone: "locked", at: "2026-11-22 12:00:00 UTC", atIso: "2026-11-22T12:00:00.000Z", client: null });
+    expect(line.time).toEqual({ iso: "2026-11-22T12:00:00.000Z", utc: "2026-11-22 12:00:00 UTC", ago: "5 min ago" });
     expect(line.details).toEqual([["factor", "mfa"], ["failedAttempts", "5"], ["nested", '{"a":[1]}']]);
   });
 });
