@@ -1,7 +1,9 @@
 /**
  * An Express app that keeps its own users table (SQLite) and its own password check, and
  * adopts deadbolt's lockout: the lines between the "lockout" markers are all the glue.
- * The lockout's tables (`deadbolt_*`) live in the same SQLite file, beside `app_users`.
+ * The lockout's tables (`deadbolt_*`) live in the same SQLite file, beside `app_users`. A full
+ * sign-in makes the browser a trusted device (HttpOnly cookie `deadbolt_device`): whoever locks
+ * the account by guessing locks out untrusted clients only, never the owner's own browser.
  */
 import { verify } from "@node-rs/argon2";
 import SqliteDatabase from "better-sqlite3";
@@ -24,7 +26,7 @@ export function createApp(databasePath: string): { app: Express; lockout: Lockou
   const app = express();
   app.use(express.json());
 
-  // --- lockout: 13 lines of glue ---
+  // --- lockout: 15 lines of glue ---
   const lockout = createLockout({ databaseUrl: `sqlite:${databasePath}`, policy: { threshold: 5 } });
   app.post("/login", async (req, res) => {
     const { email, password } = req.body ?? {};
@@ -33,7 +35,9 @@ export function createApp(databasePath: string): { app: Express; lockout: Lockou
     const outcome = await lockout.attempt({
       account: email.trim().toLowerCase(),
       verify: async () => user !== undefined && await verify(user.password_hash, password),
-      client: { ip: req.ip ?? null, userAgent: req.get("user-agent") ?? null },
+      client: { ip: req.ip ?? null, userAgent: req.get("user-agent") ?? null,
+        deviceToken: req.get("cookie")?.match(/(?:^|;\s*)deadbolt_device=([\w-]+)/)?.[1] },
+      onDeviceToken: (token) => res.cookie("deadbolt_device", token, { httpOnly: true, sameSite: "lax", secure: req.secure, maxAge: 400 * 864e5 }),
     });
     if (outcome !== "verified" || !user) return res.status(401).json(GENERIC_FAILURE);
     res.json({ status: "signed_in", email: user.email }); // then start the app's own session

@@ -131,7 +131,8 @@ export function createLockout(options: LockoutOptions): Lockout {
         ? await trustClient(ctx, result.user, { token: presented, client, via: "login" })
         : null;
       await timing.finish(started, { verified: result.kind === "verified" || result.kind === "failed" });
-      if (deviceToken !== null) await request.onDeviceToken?.(deviceToken);
+      // Not awaited: what it returns may be a thenable that settles only once the answer is sent.
+      if (deviceToken !== null) request.onDeviceToken?.(deviceToken);
       return result.kind === "verified" ? "verified" : result.kind === "failed" ? "failed" : "refused";
     },
     async status(account) {

@@ -96,10 +96,11 @@ export interface AttemptRequest {
    * token back as `client.deviceToken` from now on. Store it in an HttpOnly cookie (SameSite=Lax,
    * Secure on https, 400 days). It is the token the client presented when well formed (one
    * browser, several accounts), else a new one (256 random bits, stored only as SHA-256).
+   * Called synchronously and its result ignored, never awaited (a Fastify `reply` is thenable).
    *
    * @example onDeviceToken: (token) => res.cookie("deadbolt_device", token, { httpOnly: true, sameSite: "lax", maxAge: 400 * 864e5 })
    */
-  readonly onDeviceToken?: (deviceToken: string) => unknown;
+  readonly onDeviceToken?: (deviceToken: string) => void;
 }
 
 /** `verified`: the secret was right. `failed`: it was wrong. `refused`: locked, disabled or busy, and not checked. */

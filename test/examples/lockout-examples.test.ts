@@ -2,7 +2,8 @@
  * examples/express-lockout and examples/fastify-lockout, each run as two processes on one
  * SQLite file (the app's users table and the lockout's tables side by side): concurrent wrong
  * passwords spread over both processes run exactly `threshold` real checks, and an unknown
- * e-mail, a wrong password and a locked account get the same answer.
+ * e-mail, a wrong password and a locked account get the same answer; the owner's browser,
+ * trusted by its cookie since her last sign-in, still signs in while the account is locked.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,11 +29,18 @@ async function startExample(name: string, databasePath: string): Promise<{ child
   throw new Error(`${name} exited before printing its URL`);
 }
 
-async function login(url: string, email: string, password: string): Promise<{ status: number; body: string; type: string | null }> {
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly type: string | null;
+  readonly setCookie: string | null;
+}
+
+async function login(url: string, email: string, password: string, cookie?: string): Promise<Answer> {
   const response = await fetch(`${url}/login`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password }),
+    method: "POST", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ email, password }),
   });
-  return { status: response.status, body: await response.text(), type: response.headers.get("content-type") };
+  return { status: response.status, body: await response.text(), type: response.headers.get("content-type"), setCookie: response.headers.get("set-cookie") };
 }
 
 describe.each(["express-lockout", "fastify-lockout"])("examples/%s on two processes", (name) => {
@@ -60,12 +68,22 @@ describe.each(["express-lockout", "fastify-lockout"])("examples/%s on two proces
   it("counts concurrent wrong passwords exactly across both processes, and answers every failure alike", async () => {
     const unknown = await login(servers[0]?.url ?? "", "nobody@example.com", "whatever");
     expect(unknown.status).toBe(401);
+    expect(unknown.setCookie, "a failure trusts nothing").toBeNull();
+    // Ada signs in once: her browser becomes a trusted device (an HttpOnly cookie).
+    const first = await login(servers[0]?.url ?? "", "ada@example.com", "ada's right password");
+    expect(first.status).toBe(200);
+    expect(first.setCookie).toMatch(/^deadbolt_device=[\w-]{43}; .*HttpOnly/i);
+    expect(first.setCookie).toMatch(/SameSite=Lax/i);
+    const adasBrowser = first.setCookie?.split(";")[0] ?? "";
 
     const burst = await Promise.all(Array.from({ length: BURST }, (_, i) =>
       login(servers[i % 2]?.url ?? "", "ada@example.com", `wrong guess ${i}`)));
     for (const answer of burst) expect(answer).toEqual(unknown);
     const locked = await login(servers[1]?.url ?? "", "ada@example.com", "ada's right password");
     expect(locked, "a locked account answers like an unknown e-mail").toEqual(unknown);
+    const trusted = await login(servers[1]?.url ?? "", "ada@example.com", "ada's right password", `theme=dark; ${adasBrowser}`);
+    expect(trusted.status, "the guesses locked untrusted clients only, not Ada's own browser").toBe(200);
+    expect(trusted.setCookie?.split(";")[0], "her browser keeps its token").toBe(adasBrowser);
 
     const db = new SqliteDatabase(databasePath, { readonly: true });
     try {

@@ -20,14 +20,18 @@ import { createLockout, LockoutUsageError } from "deadbolt";
 
 const users = new Map([["ada", "right password"]]);
 const lockout = createLockout({ databaseUrl: process.env.APP_DATABASE_URL, policy: { threshold: 2 } });
-const signIn = (account, password) => lockout.attempt({
-  account, verify: async () => users.get(account) === password, client: { ip: "192.0.2.1", userAgent: "packed-app" },
+let cookie = null;
+const signIn = (account, password, deviceToken = null) => lockout.attempt({
+  account, verify: async () => users.get(account) === password, client: { ip: "192.0.2.1", userAgent: "packed-app", deviceToken },
+  onDeviceToken: (token) => { cookie = token; },
 });
 const outcomes = [
   await signIn("ada", "right password"),
   await signIn("ada", "typo"),
   await signIn("ada", "typo"),
   await signIn("ada", "right password"),
+  // Her trusted browser is not locked out by the guesses.
+  await signIn("ada", "right password", cookie),
 ];
 const status = await lockout.status("ada");
 let misuse = null;
@@ -49,11 +53,17 @@ export async function check(password: string): Promise<AttemptOutcome> {
   void until;
   return outcome;
 }
+export async function withDevice(deviceToken: string | undefined, keep: (token: string) => void): Promise<number> {
+  await lockout.attempt({ account: "ada", verify: () => true, client: { deviceToken }, onDeviceToken: keep });
+  return lockout.forgetDevices("ada", { by: "password_reset", keepDeviceToken: deviceToken });
+}
 // The types are real, not any: each of these must fail to compile.
 // @ts-expect-error durations are milliseconds, not strings
 createLockout({ databaseUrl: "sqlite::memory:", policy: { durationMs: "15m" } });
 // @ts-expect-error verify returns a boolean
 void lockout.attempt({ account: "ada", verify: () => "yes" });
+// @ts-expect-error forgetting devices says who did it
+void lockout.forgetDevices("ada", { by: "someone" });
 // @ts-expect-error the outcome is one of three words
 const wrong: "locked" = await check("x");
 void wrong;
@@ -108,13 +118,13 @@ describe("the packed package, installed into a fresh app", () => {
     expect(readFileSync(join(installed, "dist", "library", "lockout.js"), "utf8")).not.toMatch(/from "\.{1,2}\/[^"]+\.ts"/);
   });
 
-  it("imports as ESM and signs in through the lockout: verified, failed, locked, refused", () => {
+  it("imports as ESM and signs in through the lockout: verified, failed, locked, refused, verified on the trusted device", () => {
     const result = spawnSync(process.execPath, ["app.mjs"], {
       cwd: app, encoding: "utf8", env: { ...process.env, APP_DATABASE_URL: `sqlite:${join(app, "app.db")}` },
     });
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toEqual({
-      outcomes: ["verified", "failed", "failed", "refused"],
+      outcomes: ["verified", "failed", "failed", "refused", "verified"],
       status: "locked",
       lockedUntil: true,
       misuse: expect.stringMatching(/policy\.threshold must be a whole number/),
