@@ -31,7 +31,7 @@ export interface GuardRequest {
   readonly verify: (user: UserRow) => Promise<boolean>;
   readonly client: Client;
   /** Which pathway asked, recorded in event details. */
-  readonly via: "login" | "password_change" | "mfa" | "mfa_disable";
+  readonly via: "login" | "password_change" | "mfa" | "mfa_disable" | "recovery_codes";
   /** `complete_login` also resets both counters and records `login.succeeded`. */
   readonly onSuccess: "complete_login" | "release";
   /** The hashing lane of the attempt (a refusal's dummy verification waits in it too); untrusted when not said. */

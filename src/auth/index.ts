@@ -32,8 +32,11 @@ export {
   toDeviceView, trustClient,
 } from "./devices.ts";
 export { eventFor, recordEvents } from "./record.ts";
-export type { ConfirmResult, DisableTotpResult, MfaLoginResult, TotpSetup } from "./mfa.ts";
-export { completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, RECOVERY_CODE_COUNT, startTotpSetup } from "./mfa.ts";
+export type { ConfirmResult, DisableTotpResult, MfaLoginResult, RegenerateResult, TotpSetup } from "./mfa.ts";
+export {
+  completeMfaLogin, confirmTotp, disableTotp, issueMfaChallenge, pendingTotpSetup, RECOVERY_CODE_COUNT, recoveryCodesLeft, regenerateRecoveryCodes,
+  startTotpSetup,
+} from "./mfa.ts";
 export { hotp, matchTotp, totpStep } from "./totp.ts";
 export type { EventView } from "./event-view.ts";
 export { toEventView } from "./event-view.ts";

@@ -35,19 +35,34 @@ function newRecoveryCode(ctx: AuthContext): string {
   return `${chars.slice(0, 5)}-${chars.slice(5)}`;
 }
 
+/** The secret as an authenticator takes it: otpauth:// URL (issuer = DEADBOLT_APP_NAME) and its QR code. */
+async function describeSecret(ctx: AuthContext, user: UserRow, secret: OTPAuth.Secret): Promise<TotpSetup> {
+  const totp = new OTPAuth.TOTP({
+    issuer: ctx.issuer, label: user.email, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS, secret,
+  });
+  const otpauthUrl = totp.toString();
+  const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+  return { secret: secret.base32, otpauthUrl, qrSvg };
+}
+
 /** Starts enrollment: a new secret waits, encrypted, for its first valid code. */
 export async function startTotpSetup(ctx: AuthContext, user: UserRow): Promise<TotpSetup | "already_enabled"> {
   if (user.mfa_enabled === 1) return "already_enabled";
   const secret = new OTPAuth.Secret({ buffer: new Uint8Array(ctx.randomBytes(20)).buffer });
-  const totp = new OTPAuth.TOTP({
-    issuer: ctx.issuer, label: user.email, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS, secret,
-  });
   await ctx.database.db.updateTable("users")
     .set({ totp_pending_secret: seal(ctx.secretKey, Buffer.from(secret.bytes), user.id) })
     .where("id", "=", user.id).execute();
-  const otpauthUrl = totp.toString();
-  const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
-  return { secret: secret.base32, otpauthUrl, qrSvg };
+  return describeSecret(ctx, user, secret);
+}
+
+/**
+ * The enrollment still waiting for its first code, shown again after a wrong one: the entry
+ * the user already added to the authenticator must keep working, so the secret stays the same.
+ */
+export async function pendingTotpSetup(ctx: AuthContext, user: UserRow): Promise<TotpSetup | null> {
+  if (user.mfa_enabled === 1 || user.totp_pending_secret === null) return null;
+  const bytes = open(ctx.secretKey, user.totp_pending_secret, user.id);
+  return describeSecret(ctx, user, new OTPAuth.Secret({ buffer: new Uint8Array(bytes).buffer }));
 }
 
 export type ConfirmResult = { readonly recoveryCodes: readonly string[] } | "no_pending_setup" | "invalid_code" | "already_enabled";
@@ -94,6 +109,29 @@ export async function disableTotp(ctx: AuthContext, user: UserRow, password: str
   if (!result.ok) return "refused";
   await replaceRecoveryCodes(ctx.database.db, user.id, [], ctx.now());
   return "disabled";
+}
+
+export type RegenerateResult = { readonly recoveryCodes: readonly string[] } | "refused" | "not_enabled";
+
+/**
+ * New recovery codes for a user whose codes ran low or leaked; every old one stops working.
+ * Needs the password, and a wrong one counts as a failed password attempt (as turning 2FA off).
+ */
+export async function regenerateRecoveryCodes(ctx: AuthContext, user: UserRow, password: string, client: Client): Promise<RegenerateResult> {
+  if (user.mfa_enabled !== 1) return "not_enabled";
+  const checked = await guardSecret(ctx, {
+    userId: user.id, factor: "password", client, via: "recovery_codes", onSuccess: "release", lane: "trusted",
+    verify: (row) => ctx.hasher.verify(row.password_hash, password, { lane: "trusted" }),
+  });
+  if (checked.kind !== "verified") return "refused";
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode(ctx));
+  await replaceRecoveryCodes(ctx.database.db, user.id, codes.map(recoveryHash), ctx.now());
+  return { recoveryCodes: codes };
+}
+
+/** How many recovery codes the user has left (shown on /account). */
+export function recoveryCodesLeft(ctx: AuthContext, userId: string): Promise<number> {
+  return countUnusedRecoveryCodes(ctx.database.db, userId);
 }
 
 /** After a correct password: a short-lived, single-use token bound to the user. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
-  changePassword, confirmTotp, disableTotp, forgetDevice, listDevices, startTotpSetup, userView, type Authenticated, type DeviceView,
+  changePassword, confirmTotp, disableTotp, forgetDevice, listDevices, pendingTotpSetup, RECOVERY_CODE_COUNT, recoveryCodesLeft, regenerateRecoveryCodes,
+  startTotpSetup, userView, type Authenticated, type DeviceView, type TotpSetup,
 } from "../auth/index.ts";
 import { deviceTokenOf } from "../http/device.ts";
 import { timeView } from "../time.ts";
@@ -13,6 +14,15 @@ import { pageSession, renderPage, viewerOf } from "./render.ts";
 function field(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | null)?.[name];
   return typeof value === "string" ? value : "";
+}
+
+/** The key as people type it: groups of four ("ABCD EFGH …"); authenticators ignore the spaces. */
+export function keyInGroups(secret: string): string {
+  return secret.replace(/=+$/, "").match(/.{1,4}/g)?.join(" ") ?? "";
+}
+
+function setupView(setup: TotpSetup) {
+  return { qrSvg: setup.qrSvg, secret: setup.secret, secretGroups: keyInGroups(setup.secret) };
 }
 
 /** A trusted device in words: "Firefox 133 on Windows 10", last used when and from where. */
@@ -44,6 +54,7 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     return renderPage(reply, "account", {
       title: "Your account", viewer: viewerOf(session), user: await userView(auth, session.user),
       lastLogin: timeView(session.user.last_login_at, auth.now()),
+      recoveryCodesLeft: session.user.mfa_enabled === 1 ? await recoveryCodesLeft(auth, session.user.id) : null, recoveryCodeCount: RECOVERY_CODE_COUNT,
       minLength: auth.passwords.minLength, ...notes,
       deviceTrust: auth.deviceTrust, devices: devices.map((device) => presentDevice(device, auth.now())),
     }, status);
@@ -82,7 +93,7 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     if (!session) return reply;
     const setup = await startTotpSetup(auth, session.user);
     if (setup === "already_enabled") return account(reply, session, { error: "Two-step verification is already on." }, 409);
-    return renderPage(reply, "account-mfa-setup", { title: "Set up two-step verification", viewer: viewerOf(session), ...setup });
+    return renderPage(reply, "account-mfa-setup", { title: "Set up two-step verification", viewer: viewerOf(session), ...setupView(setup) });
   });
 
   app.post("/account/mfa/confirm", { schema: { hide: true } }, async (request, reply) => {
@@ -91,13 +102,36 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     const code = field(request.body, "code").replace(/\s+/g, "");
     const result = /^\d{6}$/.test(code) ? await confirmTotp(auth, session.user, code, clientOf(request)) : "invalid_code";
     if (result === "invalid_code" || result === "no_pending_setup") {
+      // The same QR code and key again: the entry already in the authenticator keeps working.
+      const pending = await pendingTotpSetup(auth, session.user);
       return renderPage(reply, "account-mfa-setup", {
-        title: "Set up two-step verification", viewer: viewerOf(session),
-        error: result === "invalid_code" ? "That code did not match. Check the time on your device and enter the current code." : "Start the setup again.",
+        title: "Set up two-step verification", viewer: viewerOf(session), ...(pending ? setupView(pending) : {}),
+        error: pending === null ? "Start the setup again."
+          : "That code did not match. Check that the time on your phone is right, and enter the code your app shows now (the entry you added still works).",
       }, 400);
     }
     if (result === "already_enabled") return account(reply, session, { error: "Two-step verification is already on." }, 409);
-    return renderPage(reply, "account-recovery-codes", { title: "Recovery codes", viewer: viewerOf(session), codes: result.recoveryCodes });
+    return renderPage(reply, "account-recovery-codes", {
+      title: "Recovery codes", heading: "Two-step verification is on", viewer: viewerOf(session), codes: result.recoveryCodes,
+    });
+  });
+
+  app.post("/account/mfa/recovery-codes", { schema: { hide: true } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const session = await signedIn(request, reply);
+    if (!session) return reply;
+    const password = field(request.body, "password");
+    const result = password === "" || password.length > 1024 ? "refused"
+      : await regenerateRecoveryCodes(auth, session.user, password, clientOf(request));
+    if (result === "not_enabled") return account(reply, session, { error: "Two-step verification is off: there are no recovery codes." }, 400);
+    if (result === "refused") {
+      await padFailure(startedAt);
+      return account(reply, session, { error: "The password is not correct (or the account is locked). Your recovery codes did not change." }, 401);
+    }
+    return renderPage(reply, "account-recovery-codes", {
+      title: "New recovery codes", heading: "New recovery codes", viewer: viewerOf(session), codes: result.recoveryCodes,
+      note: "Your old recovery codes no longer work.",
+    });
   });
 
   app.post("/account/mfa/disable", { schema: { hide: true } }, async (request, reply) => {

@@ -20,7 +20,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
   afterAll(async () => browser?.close());
   afterEach(async () => live?.t.close());
 
-  it("enrols two-step verification from /account with the QR page, then signs in with a code", async () => {
+  it("enrols two-step verification from /account with the QR page (a wrong code keeps the same key), then signs in with a code", async () => {
     live = await startLiveApp();
     const { t, origin } = live;
     await t.createUser(EMAIL, PASSWORD);
@@ -34,11 +34,23 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
     await page.waitForURL(`${origin}/account/mfa/setup`);
     expect(problems).toEqual([]);
     expect(await page.locator(".qr svg").count()).toBe(1);
-    const key = (await page.locator("#totp-secret").textContent()) ?? "";
-    expect(key).toMatch(/^[A-Z2-7]{16,}=*$/);
+    // Shown in groups of four, as people type it.
+    const grouped = (await page.locator("#totp-secret").textContent()) ?? "";
+    expect(grouped).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+    const key = grouped.replace(/ /g, "");
+    expect(key.length).toBeGreaterThanOrEqual(16);
     await screenshot(page, "account-mfa-setup");
 
     const secret = base32Decode(key);
+    // A typo: the page keeps the QR code and the same key, so the entry already added still works.
+    const qr = await page.locator(".qr svg").innerHTML();
+    const wrong = hotp(secret, totpStep(t.clock.now()) + 5);
+    await page.getByLabel("The 6-digit code your app shows now").fill(wrong);
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await page.waitForURL(`${origin}/account/mfa/confirm`);
+    expect(await page.getByRole("alert").textContent()).toContain("That code did not match");
+    expect(((await page.locator("#totp-secret").textContent()) ?? "").replace(/ /g, "")).toBe(key);
+    expect(await page.locator(".qr svg").innerHTML()).toBe(qr);
     // The app's clock is the test's: the authenticator computes the code for its time.
     await page.getByLabel("The 6-digit code your app shows now").fill(hotp(secret, totpStep(t.clock.now())));
     await page.getByRole("button", { name: "Turn on" }).click();
@@ -57,6 +69,49 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL(`${origin}/account`);
     expect(await page.locator("#mfa-heading + p .badge").textContent()).toBe("On");
+    expect(await page.locator("#recovery-left").textContent()).toContain("Recovery codes left: 10 of 10");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("signs in with a recovery code typed on a phone keyboard, sees how many are left, and makes new ones with the password", async () => {
+    live = await startLiveApp();
+    const { t, origin } = live;
+    await t.createUser(EMAIL, PASSWORD);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await signInWithForm(page, origin, EMAIL, PASSWORD);
+    await page.waitForURL(`${origin}/account`);
+    await page.getByRole("button", { name: "Set up two-step verification" }).click();
+    const secret = base32Decode(((await page.locator("#totp-secret").textContent()) ?? "").replace(/ /g, ""));
+    await page.getByLabel("The 6-digit code your app shows now").fill(hotp(secret, totpStep(t.clock.now())));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    const first = await page.locator("#recovery-codes li").allTextContents();
+    expect(first).toHaveLength(10);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signInWithForm(page, origin, EMAIL, PASSWORD);
+    await page.waitForURL(`${origin}/login/mfa`);
+    const field = page.getByLabel("Code from your authenticator app, or a recovery code");
+    // Letters must be typeable: no numeric-only keyboard.
+    expect(await field.getAttribute("inputmode")).not.toBe("numeric");
+    await field.fill(first[0] ?? "");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL(`${origin}/account`);
+    expect(await page.locator("#recovery-left").textContent()).toContain("Recovery codes left: 9 of 10");
+
+    await page.getByLabel("Password, to make new recovery codes (the old ones stop working)").fill("not the password");
+    await page.getByRole("button", { name: "Make new recovery codes" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("Your recovery codes did not change");
+    await page.getByLabel("Password, to make new recovery codes (the old ones stop working)").fill(PASSWORD);
+    await page.getByRole("button", { name: "Make new recovery codes" }).click();
+    await page.waitForURL(`${origin}/account/mfa/recovery-codes`);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("New recovery codes");
+    const second = await page.locator("#recovery-codes li").allTextContents();
+    expect(second).toHaveLength(10);
+    for (const code of second) expect(first).not.toContain(code);
+    await screenshot(page, "account-new-recovery-codes");
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { completeMfaLogin, confirmTotp, disableTotp, RECOVERY_CODE_COUNT, startTotpSetup, type AuthContext } from "../../auth/index.ts";
+import {
+  completeMfaLogin, confirmTotp, disableTotp, RECOVERY_CODE_COUNT, regenerateRecoveryCodes, startTotpSetup, type AuthContext,
+} from "../../auth/index.ts";
 import type { Config } from "../../config.ts";
 import { sendError } from "../errors.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
@@ -100,5 +102,28 @@ export async function mfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): Promi
       return sendError(reply, "invalid_credentials", config.loginFailureMessage);
     }
     return reply.code(204).send(null);
+  });
+
+  api.post("/api/auth/mfa/recovery-codes", {
+    schema: {
+      summary: `Replace the recovery codes with ${RECOVERY_CODE_COUNT} new ones (the old ones stop working); needs the password`,
+      tags: ["mfa"],
+      body: Type.Object({ password: PasswordField }),
+      response: {
+        200: Type.Object({ recoveryCodes: Type.Array(Type.String()) }, { description: "The new codes, shown once" }),
+        400: ErrorSchema, 401: ErrorSchema,
+      },
+    },
+    preHandler: signedIn,
+  }, async (request, reply) => {
+    const startedAt = performance.now();
+    const result = await regenerateRecoveryCodes(auth, request.session!.user, request.body.password, clientOf(request));
+    if (result === "not_enabled") return sendError(reply, "invalid_request", "Two-factor authentication is not enabled.");
+    if (result === "refused") {
+      await padFailure(startedAt);
+      return sendError(reply, "invalid_credentials", config.loginFailureMessage);
+    }
+    reply.header("cache-control", "no-store");
+    return { recoveryCodes: [...result.recoveryCodes] };
   });
 }
