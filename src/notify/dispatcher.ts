@@ -3,10 +3,11 @@ import { hostname } from "node:os";
 import type { Logger } from "../auth/context.ts";
 import { logEvents } from "../auth/record.ts";
 import {
-  claimDueNotices, deleteTokens, insertEvents, insertTokens, markNoticeFailed, markNoticeSent, releaseNotices, voidUnusedTokens,
-  type Database, type NoticeKind, type OutboxRow, type SecurityEvent,
+  claimDueNotices, deleteTokens, insertEvents, insertTokens, isDatabaseUnavailable, markNoticeFailed, markNoticeSent, releaseNotices,
+  voidUnusedTokens, type Database, type NoticeKind, type OutboxRow, type SecurityEvent,
 } from "../store/index.ts";
 import { issueLinks } from "./links.ts";
+import { holdLeases, persist, type LeaseHold } from "./persist.ts";
 import { renderMail, utc } from "./render.ts";
 import type { OutboxSignal } from "./signal.ts";
 import type { MailTransport } from "./transport.ts";
@@ -15,8 +16,12 @@ import type { MailTransport } from "./transport.ts";
 export const MAX_ATTEMPTS = 10;
 export const RETRY_BASE_MS = 30_000;
 export const RETRY_MAX_MS = 3_600_000;
-/** Longer than the SMTP timeouts together, so a live dispatcher never loses its lease mid-send. */
+/**
+ * Longer than the SMTP timeouts together; and renewed every LEASE_RENEW_MS while a row is held,
+ * so a live dispatcher never loses its lease mid-send, however slow the exchange or long its batch.
+ */
 export const LEASE_MS = 120_000;
+export const LEASE_RENEW_MS = 30_000;
 const BATCH_SIZE = 10;
 
 export interface DispatcherOptions {
@@ -38,6 +43,10 @@ export interface DispatcherOptions {
   /** Jitter source in [0, 1). */
   readonly random?: () => number;
   readonly batchSize?: number;
+  /** Real-time pause between retries of a database write after an error (tests shorten it). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Real time between lease renewals; default LEASE_RENEW_MS. */
+  readonly leaseRenewMs?: number;
 }
 
 export interface Dispatcher {
@@ -69,7 +78,8 @@ export function retryDelay(attempts: number, random: () => number): number {
   return Math.round(full / 2 + random() * (full / 2));
 }
 
-function messageIdOf(dedupeKey: string, publicUrl: string): string {
+/** Stable per outbox row (its unique dedupe key), so a re-send after a crash carries the same id. */
+export function messageIdOf(dedupeKey: string, publicUrl: string): string {
   const digest = createHash("sha256").update(dedupeKey).digest("hex").slice(0, 32);
   return `<${digest}@${new URL(publicUrl).hostname || "localhost"}>`;
 }
@@ -116,6 +126,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     };
   }
 
+  const persistOptions = { log, sleep: options.sleep, stopping: () => stopped };
+
   async function fail(row: OutboxRow, error: unknown): Promise<void> {
     const reason = errorText(error);
     const givesUp = row.attempts >= MAX_ATTEMPTS;
@@ -124,51 +136,69 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       `(attempt ${row.attempts} of ${MAX_ATTEMPTS}): ${reason}; ` +
       (retryAt === null ? "giving up" : `next attempt at ${utc(retryAt)}`);
     const failed = event(row, "notification.failed", what, retryAt === null ? { error: reason, gaveUp: true } : { error: reason, retryAt });
-    await db.transaction().execute(async (trx) => {
-      await markNoticeFailed(trx, Number(row.id), workerId, { error: reason, retryAt });
+    const recorded = await persist("a mail failed", () => db.transaction().execute(async (trx) => {
+      if (!(await markNoticeFailed(trx, Number(row.id), workerId, { error: reason, retryAt }))) return false;
       await insertEvents(trx, [failed]);
-    });
-    record([failed]);
+      return true;
+    }), persistOptions);
+    if (recorded) record([failed]);
   }
 
-  async function deliver(row: OutboxRow): Promise<boolean> {
-    const payload = parsePayload(row);
-    let issued: ReturnType<typeof issueLinks>;
-    try {
-      issued = issueLinks(row, payload, { now: now(), publicUrl, randomBytes });
-      const rendered = renderMail({
-        kind: row.kind as NoticeKind, to: row.to_email, payload, publicUrl, links: issued.links, appName: options.appName ?? "deadbolt",
-      });
-      await insertTokens(db, issued.tokens);
-      try {
-        await transport.send({ ...rendered, from: options.from, to: row.to_email, messageId: messageIdOf(row.dedupe_key, publicUrl) });
-      } catch (error) {
-        // The links never reached anyone: their tokens go with the failed attempt.
-        await deleteTokens(db, issued.tokens.map((t) => t.tokenHash));
-        throw error;
-      }
-    } catch (error) {
-      await fail(row, error);
-      return false;
-    }
+  async function recordSent(row: OutboxRow, issued: ReturnType<typeof issueLinks>, sentAt: number): Promise<void> {
     // Without SMTP nothing was sent: say where the mail went, so nobody waits for it.
     const sent = event(row, "notification.sent", transport.logsOnly === true
       ? `security e-mail (${KIND_WORDS[row.kind as NoticeKind] ?? row.kind}) to ${row.to_email} written to the server log (DEADBOLT_SMTP_URL is not set)`
       : `security e-mail (${KIND_WORDS[row.kind as NoticeKind] ?? row.kind}) sent to ${row.to_email}`,
     transport.logsOnly === true ? { delivery: "log" } : {});
     const newReset = issued.tokens.filter((t) => t.kind === "reset").map((t) => t.tokenHash);
-    await db.transaction().execute(async (trx) => {
-      if (!(await markNoticeSent(trx, Number(row.id), workerId, now()))) {
-        log.warn({ outboxId: row.id }, "an e-mail was sent after this dispatcher's lease ended; it may arrive twice");
-      }
+    const newInvite = issued.tokens.filter((t) => t.kind === "invite").map((t) => t.tokenHash);
+    const outcome = await persist("a mail was sent", () => db.transaction().execute(async (trx) => {
+      const marked = await markNoticeSent(trx, Number(row.id), workerId, sentAt);
+      // An earlier try committed and only its answer was lost: everything below is in already.
+      if (marked === "already") return marked;
+      if (marked === "lost") log.warn({ outboxId: row.id }, "an e-mail was sent after this dispatcher's lease ended; it may arrive twice");
       // Only the newest reset link works: older unused ones are void once this one went out.
       if (newReset.length > 0 && row.user_id !== null) await voidUnusedTokens(trx, row.user_id, "reset", { except: newReset });
       // Likewise a new invitation replaces the link of an earlier one.
-      const newInvite = issued.tokens.filter((t) => t.kind === "invite").map((t) => t.tokenHash);
       if (newInvite.length > 0 && row.user_id !== null) await voidUnusedTokens(trx, row.user_id, "invite", { except: newInvite });
       await insertEvents(trx, [sent]);
-    });
-    record([sent]);
+      return marked;
+    }), persistOptions);
+    if (outcome !== "already") record([sent]);
+  }
+
+  async function deliver(row: OutboxRow): Promise<boolean> {
+    const payload = parsePayload(row);
+    let issued: ReturnType<typeof issueLinks>;
+    let rendered: ReturnType<typeof renderMail>;
+    try {
+      issued = issueLinks(row, payload, { now: now(), publicUrl, randomBytes });
+      rendered = renderMail({
+        kind: row.kind as NoticeKind, to: row.to_email, payload, publicUrl, links: issued.links, appName: options.appName ?? "deadbolt",
+      });
+      await insertTokens(db, issued.tokens);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        await fail(row, error);
+        return false;
+      }
+      // Nothing left: give the row back as soon as the database answers, instead of leaving it
+      // claimed (and its user waiting) for the whole lease.
+      log.warn({ err: error, outboxId: row.id }, "e-mail dispatcher: database unavailable before sending; giving the mail back");
+      await persist("a mail was given back", () => releaseNotices(db, [Number(row.id)], workerId), persistOptions);
+      return false;
+    }
+    try {
+      await transport.send({ ...rendered, from: options.from, to: row.to_email, messageId: messageIdOf(row.dedupe_key, publicUrl) });
+    } catch (error) {
+      // The links never reached anyone: their tokens go with the failed attempt.
+      await persist("unsent links were voided", () => deleteTokens(db, issued.tokens.map((t) => t.tokenHash)), persistOptions);
+      await fail(row, error);
+      return false;
+    }
+    // Accepted by the SMTP server: record it before anything else, retrying through a database
+    // blip, so the lease cannot run out on a mail that was delivered.
+    await recordSent(row, issued, now());
     return true;
   }
 
@@ -180,13 +210,21 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         now: now(), leaseMs: LEASE_MS, workerId, limit: options.batchSize ?? BATCH_SIZE,
       });
       if (rows.length === 0) return sent;
-      for (const [i, row] of rows.entries()) {
-        if (stopped) {
-          // Shutting down: what this worker claimed but did not try goes back to the others now.
-          await releaseNotices(db, rows.slice(i).map((r) => Number(r.id)), workerId);
-          return sent;
+      const hold: LeaseHold = holdLeases(database, rows.map((r) => Number(r.id)), {
+        workerId, leaseMs: LEASE_MS, everyMs: options.leaseRenewMs ?? LEASE_RENEW_MS, now, log,
+      });
+      try {
+        for (const [i, row] of rows.entries()) {
+          if (stopped) {
+            // Shutting down: what this worker claimed but did not try goes back to the others now.
+            await releaseNotices(db, rows.slice(i).map((r) => Number(r.id)), workerId);
+            return sent;
+          }
+          if (await deliver(row)) sent += 1;
+          hold.settle(Number(row.id));
         }
-        if (await deliver(row)) sent += 1;
+      } finally {
+        hold.stop();
       }
     }
   }

@@ -21,10 +21,10 @@ export {
 } from "./mfa.ts";
 export type { BucketCounts, BucketRange, SourceIp, TargetedAccount, TopSearch, UserCounts } from "./stats.ts";
 export { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } from "./stats.ts";
-export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, Notice, NoticeBudget, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
+export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, MarkSentOutcome, Notice, NoticeBudget, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
 export {
   budgetOf, claimDueNotices, enqueueNotices, listNotices, markNoticeFailed, markNoticeSent, NOTICE_KINDS, otherActiveAdmins,
-  releaseNotices,
+  releaseNotices, renewNoticeLeases,
 } from "./outbox.ts";
 export type { NewToken, TokenKind } from "./tokens.ts";
 export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTokens } from "./tokens.ts";

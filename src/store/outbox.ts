@@ -171,13 +171,29 @@ export async function claimDueNotices(db: Db, dialect: Dialect, options: ClaimOp
     .execute();
 }
 
-/** Marks a claimed row sent; false when this worker no longer holds its lease. */
-export async function markNoticeSent(db: Db, id: number, workerId: string, now: number): Promise<boolean> {
+export type MarkSentOutcome = "marked" | "already" | "lost";
+
+/**
+ * Marks a claimed row sent at `sentAt`. `already`: a row already sent at exactly `sentAt`, i.e.
+ * an earlier try of this same call committed but its answer was lost (retried after a database
+ * blip: nothing to record twice). `lost`: this worker no longer held the lease.
+ */
+export async function markNoticeSent(db: Db, id: number, workerId: string, sentAt: number): Promise<MarkSentOutcome> {
   const result = await db.updateTable("outbox")
-    .set({ status: "sent", sent_at: now, claimed_until: null, claimed_by: null, last_error: null })
+    .set({ status: "sent", sent_at: sentAt, claimed_until: null, claimed_by: null, last_error: null })
     .where("id", "=", id).where("claimed_by", "=", workerId).where("status", "=", "pending")
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  if (Number(result.numUpdatedRows) === 1) return "marked";
+  const row = await db.selectFrom("outbox").select(["status", "sent_at"]).where("id", "=", id).executeTakeFirst();
+  return row?.status === "sent" && Number(row.sent_at) === sentAt ? "already" : "lost";
+}
+
+/** Extends this worker's lease on rows it still holds (a slow send, or the rest of its batch). */
+export async function renewNoticeLeases(db: Db, ids: readonly number[], workerId: string, until: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable("outbox").set({ claimed_until: until })
+    .where("id", "in", ids).where("claimed_by", "=", workerId).where("status", "=", "pending")
+    .execute();
 }
 
 /** Releases a claimed row after a failed send: due again at `retryAt`, or `failed` for good. */
