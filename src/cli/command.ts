@@ -1,7 +1,7 @@
 import type { ParseArgsOptionsConfig } from "node:util";
 import { loadConfig } from "../config.ts";
 import { createRuntime, type Runtime } from "../runtime.ts";
-import type { Parsed } from "./args.ts";
+import { flag, type Parsed, type Values } from "./args.ts";
 import { quietLogger, type Io } from "./io.ts";
 
 /** One CLI command: its usage, its strict options, and what it does. */
@@ -35,4 +35,17 @@ export async function withRuntime<T>(io: Io, use: (runtime: Runtime) => Promise<
 
 export function writeJson(io: Io, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The `--json` flag most commands take. */
+export const JSON_OPTION = { json: { type: "boolean" } } as const;
+
+/**
+ * A command's result: `json` as JSON with `--json`, else the text (lines ending in a newline,
+ * built only when printed). Returns the exit code, 0.
+ */
+export function printResult(io: Io, values: Values, json: unknown, text: () => string): number {
+  if (flag(values, "json")) writeJson(io, json);
+  else io.stdout.write(text());
+  return 0;
 }

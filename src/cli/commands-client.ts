@@ -1,9 +1,7 @@
 import { createClient, deleteClient, ensureKeys, listClients, listKeys, rotateKeys, type ClientView } from "../oidc/index.ts";
 import { flag, type Values } from "./args.ts";
-import { withRuntime, writeJson, type Command } from "./command.ts";
+import { JSON_OPTION, printResult, withRuntime, type Command } from "./command.ts";
 import { CliError, UsageError } from "./errors.ts";
-
-const JSON_OPTION = { json: { type: "boolean" } } as const;
 
 /** `--redirect-uri` may be given several times; parseArgs hands over an array then. */
 function redirectUris(values: Values): string[] {
@@ -42,16 +40,10 @@ const create: Command = {
         name: positionals[0] as string, redirectUris: uris, public: flag(values, "public"),
       }, { now: runtime.auth.now(), randomBytes: runtime.auth.randomBytes });
       if (!result.ok) throw new CliError(result.message);
-      if (flag(values, "json")) {
-        writeJson(io, { ...result.client, clientSecret: result.clientSecret });
-        return 0;
-      }
-      io.stdout.write(`created client ${result.client.name}\n${clientLines(result.client)}\n`);
-      if (result.clientSecret !== null) {
-        io.stdout.write(`client secret:  ${result.clientSecret}\n(shown only now: deadbolt keeps only its hash)\n`);
-      }
-      io.stdout.write(`issuer:         ${runtime.config.publicUrl}\n`);
-      return 0;
+      const secret = result.clientSecret === null ? ""
+        : `client secret:  ${result.clientSecret}\n(shown only now: deadbolt keeps only its hash)\n`;
+      return printResult(io, values, { ...result.client, clientSecret: result.clientSecret }, () =>
+        `created client ${result.client.name}\n${clientLines(result.client)}\n${secret}issuer:         ${runtime.config.publicUrl}\n`);
     });
   },
 };
@@ -65,10 +57,7 @@ const list: Command = {
   args: [],
   run: (io, { values }) => withRuntime(io, async (runtime) => {
     const clients = await listClients(runtime.auth.database.db);
-    if (flag(values, "json")) writeJson(io, clients);
-    else if (clients.length === 0) io.stdout.write("no clients\n");
-    else io.stdout.write(`${clients.map(clientLines).join("\n\n")}\n`);
-    return 0;
+    return printResult(io, values, clients, () => clients.length === 0 ? "no clients\n" : `${clients.map(clientLines).join("\n\n")}\n`);
   }),
 };
 
@@ -100,14 +89,9 @@ const rotate: Command = {
     await ensureKeys(runtime.auth.database.db, deps);
     await rotateKeys(runtime.auth.database.db, deps);
     const keys = await listKeys(runtime.auth.database.db, deps.now);
-    if (flag(values, "json")) {
-      writeJson(io, keys);
-      return 0;
-    }
     const lines = keys.map((key) => `${key.alg} ${key.kid} generation ${key.generation}: ${key.signing ? "signing"
       : key.publishedUntil === null ? `signs from ${key.activeFrom}` : `published until ${key.publishedUntil}`}`);
-    io.stdout.write(`rotated; servers pick the new keys up within a minute\n${lines.join("\n")}\n`);
-    return 0;
+    return printResult(io, values, keys, () => `rotated; servers pick the new keys up within a minute\n${lines.join("\n")}\n`);
   }),
 };
 
@@ -120,10 +104,9 @@ const keysList: Command = {
   args: [],
   run: (io, { values }) => withRuntime(io, async (runtime) => {
     const keys = await listKeys(runtime.auth.database.db, runtime.auth.now());
-    if (flag(values, "json")) writeJson(io, keys);
-    else if (keys.length === 0) io.stdout.write("no keys yet: they are generated on the first OpenID Connect request\n");
-    else io.stdout.write(`${keys.map((key) => `${key.alg} ${key.kid} generation ${key.generation}${key.signing ? " (signing)" : ""}`).join("\n")}\n`);
-    return 0;
+    return printResult(io, values, keys, () => keys.length === 0
+      ? "no keys yet: they are generated on the first OpenID Connect request\n"
+      : `${keys.map((key) => `${key.alg} ${key.kid} generation ${key.generation}${key.signing ? " (signing)" : ""}`).join("\n")}\n`);
   }),
 };
 

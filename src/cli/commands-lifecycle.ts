@@ -1,34 +1,14 @@
-import {
-  changeRole, CLI_ACTOR, deleteUser, DISABLE_NOTE_MAX_LENGTH, disableUser, inviteUser, isValidEmail, resetMfa, userView,
-  type UserView,
-} from "../auth/index.ts";
+import { changeRole, CLI_ACTOR, deleteUser, DISABLE_NOTE_MAX_LENGTH, disableUser, inviteUser, isValidEmail, resetMfa } from "../auth/index.ts";
 import type { Runtime } from "../runtime.ts";
-import { findUserByEmail, listNotices, normalizeEmail, type UserRow } from "../store/index.ts";
-import { flag, text, type Values } from "./args.ts";
-import { withRuntime, writeJson, type Command } from "./command.ts";
+import { listNotices, normalizeEmail } from "../store/index.ts";
+import { flag, text } from "./args.ts";
+import { JSON_OPTION, withRuntime, type Command } from "./command.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { quietLogger, type Io } from "./io.ts";
 import { createTransport, startDispatcher } from "../notify/index.ts";
+import { findOrFail, JSON_HELP, report, viewOf } from "./user-lookup.ts";
 
-const JSON_OPTION = { json: { type: "boolean" } } as const;
-const JSON_HELP = "--json          print the user as JSON (the HTTP API's fields)";
 const LAST_ADMIN = "is the last active admin; make another user an admin first";
-
-function viewOf(runtime: Runtime, row: UserRow): Promise<UserView> {
-  return userView(runtime.auth, row);
-}
-
-async function findOrFail(runtime: Runtime, email: string): Promise<UserRow> {
-  const row = await findUserByEmail(runtime.auth.database.db, normalizeEmail(email));
-  if (!row) throw new CliError(`no user with e-mail ${normalizeEmail(email)}`);
-  return row;
-}
-
-function report(io: Io, values: Values, user: UserView, line: string): number {
-  if (flag(values, "json")) writeJson(io, user);
-  else io.stdout.write(`${line}\n`);
-  return 0;
-}
 
 /**
  * Sends the mails just queued, as a server's dispatcher would (leases keep a running server

@@ -1,36 +1,14 @@
 import {
-  checkNewPassword, CLI_ACTOR, createUser, enableUser, isValidEmail, resetPassword, userView, userViews,
-  unlockUser, type UserView,
+  checkNewPassword, CLI_ACTOR, createUser, enableUser, isValidEmail, resetPassword, userViews, unlockUser, type UserView,
 } from "../auth/index.ts";
-import type { Runtime } from "../runtime.ts";
-import { findUserByEmail, listUsers, normalizeEmail, type StatusFilter, type UserRow } from "../store/index.ts";
-import { flag, type Values } from "./args.ts";
-import { withRuntime, writeJson, type Command } from "./command.ts";
+import { findUserByEmail, listUsers, normalizeEmail, type StatusFilter } from "../store/index.ts";
+import { flag } from "./args.ts";
+import { JSON_OPTION, printResult, withRuntime, type Command } from "./command.ts";
 import { DISABLE_COMMAND, LIFECYCLE_COMMANDS } from "./commands-lifecycle.ts";
 import { CliError, UsageError } from "./errors.ts";
-import type { Io } from "./io.ts";
 import { shortTime, userDetails, userTable } from "./output.ts";
 import { readNewPassword } from "./prompt.ts";
-
-const JSON_OPTION = { json: { type: "boolean" } } as const;
-const JSON_HELP = "--json          print the user as JSON (the HTTP API's fields)";
-
-function viewOf(runtime: Runtime, row: UserRow): Promise<UserView> {
-  return userView(runtime.auth, row);
-}
-
-async function findOrFail(runtime: Runtime, email: string): Promise<UserRow> {
-  const row = await findUserByEmail(runtime.auth.database.db, normalizeEmail(email));
-  if (!row) throw new CliError(`no user with e-mail ${normalizeEmail(email)}`);
-  return row;
-}
-
-/** The result of a change: one line saying what happened, or the user as JSON. */
-function report(io: Io, values: Values, user: UserView, line: string): number {
-  if (flag(values, "json")) writeJson(io, user);
-  else io.stdout.write(`${line}\n`);
-  return 0;
-}
+import { findOrFail, JSON_HELP, report, viewOf } from "./user-lookup.ts";
 
 function stillDisabled(user: UserView): string {
   return user.status === "disabled"
@@ -64,9 +42,7 @@ const create: Command = {
         : result.error === "weak_password" ? `the ${result.message}; nothing was changed` : result.message);
     }
     const user = await viewOf(runtime, result.user);
-    if (flag(values, "json")) writeJson(io, user);
-    else io.stdout.write(`created ${role} ${user.email}\n${userDetails(user)}`);
-    return 0;
+    return printResult(io, values, user, () => `created ${role} ${user.email}\n${userDetails(user)}`);
   }),
 };
 
@@ -79,9 +55,7 @@ const show: Command = {
   args: ["email"],
   run: (io, { values, positionals }) => withRuntime(io, async (runtime) => {
     const user = await viewOf(runtime, await findOrFail(runtime, positionals[0] as string));
-    if (flag(values, "json")) writeJson(io, user);
-    else io.stdout.write(userDetails(user));
-    return 0;
+    return printResult(io, values, user, () => userDetails(user));
   }),
 };
 
@@ -103,9 +77,7 @@ const list: Command = {
       const now = runtime.auth.now();
       const rows = await listUsers(runtime.auth.database.db, { status, now });
       const users = await userViews(runtime.auth, rows);
-      if (flag(values, "json")) writeJson(io, users);
-      else io.stdout.write(users.length > 0 ? userTable(users) : `no ${status === undefined ? "" : `${status} `}users\n`);
-      return 0;
+      return printResult(io, values, users, () => users.length > 0 ? userTable(users) : `no ${status === undefined ? "" : `${status} `}users\n`);
     });
   },
 };
