@@ -134,7 +134,8 @@ export async function forgetDevices(
   const keep = isDeviceTokenShaped(options.keepToken) ? hashToken(options.keepToken) : undefined;
   const count = await deleteUserDevices(ctx.database.db, user.id, { keepTokenHash: keep });
   if (count > 0) {
-    const what = keep === undefined ? `all ${count} trusted devices` : `${count} other trusted device${count === 1 ? "" : "s"}`;
+    const what = keep === undefined ? (count === 1 ? "the one trusted device" : `all ${count} trusted devices`)
+      : `${count} other trusted device${count === 1 ? "" : "s"}`;
     await recordEvents(ctx, [eventFor("device.forgotten", { user }, actor.client, ctx.now(), `${what} forgotten ${actorWords(actor)}`,
       { by: actor.by, count, ...(actor.email ? { actor: actor.email } : {}) })]);
   }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { changeRole, deleteUser, inviteUser, resetMfa, sendResetLink, userView } from "../auth/index.ts";
+import { changeRole, deleteUser, forgetDevices, inviteUser, resetMfa, sendResetLink, userView } from "../auth/index.ts";
 import { adminActor } from "../http/admin-guard.ts";
 import { findUserById } from "../store/index.ts";
 import { formField, presented, sessionOf, userPath } from "./pages-admin-users.ts";
@@ -69,6 +69,11 @@ export async function adminLifecyclePages(app: FastifyInstance, deps: WebDeps): 
         if (result.ok) return reply.redirect(withNotice(back, { done: role === "admin" ? "made-admin" : "made-user", email }), 303);
         const error = result.error === "self" ? "cannot_change_own_role" : result.error;
         return reply.redirect(withNotice(back, { error, email }), 303);
+      }
+      case "forget-devices": {
+        if (!target) return reply.redirect(withNotice(back, { error: "not_found", email }), 303);
+        await forgetDevices(auth, target, { by: "admin", email: actor.email, client: actor.client });
+        return reply.redirect(withNotice(back, { done: "devices-forgotten", email }), 303);
       }
       case "delete": {
         const result = await deleteUser(auth, id, actor);

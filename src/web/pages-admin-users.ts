@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import {
-  DISABLE_NOTE_MAX_LENGTH, disableUser, enableUser, unlockUser, userView, userViews, type Authenticated, type UserView,
+  DISABLE_NOTE_MAX_LENGTH, disableUser, enableUser, listDevices, unlockUser, userView, userViews, type Authenticated, type UserView,
 } from "../auth/index.ts";
 import { adminActor } from "../http/admin-guard.ts";
 import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
@@ -8,7 +8,7 @@ import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.t
 import { timeView } from "../time.ts";
 import { findUserById, listEvents, listUsers, type StatusFilter } from "../store/index.ts";
 import {
-  actionsFor, eventLine, pageActionsFor, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
+  actionsFor, deviceLine, eventLine, pageActionsFor, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
 } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
 import { renderPage, viewerOf } from "./render.ts";
@@ -116,9 +116,11 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     const [disabled] = row.disabled_reason === "admin"
       ? await listEvents(db, { userId: row.id, type: "account.disabled", order: "newest", limit: 1 }) : [];
     const disableNote = typeof disabled?.details.note === "string" ? disabled.details.note : null;
+    const devices = auth.deviceTrust ? await listDevices(auth, row.id, null) : [];
     return renderPage(reply, "admin-user", {
       title: row.email, viewer: viewerOf(session), wide: true, user: { ...user, actions: pageActionsFor(user, session.user.id) },
       disableNote,
+      deviceTrust: auth.deviceTrust, devices: devices.map((device) => deviceLine(device, auth.now())),
       notice: cursor === null
         ? { tone: "error", text: "That page link is not valid; showing the newest events." }
         : noticeOf(request.query as Record<string, unknown>),

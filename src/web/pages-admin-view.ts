@@ -2,7 +2,7 @@
  * What the console shows, as plain values for the templates: badges, times, notices, links.
  * Pure functions, so the wording is tested without a server.
  */
-import type { UserView } from "../auth/index.ts";
+import type { DeviceView, UserView } from "../auth/index.ts";
 import type { StoredEvent } from "../store/index.ts";
 import { isoTime, timeView, utcText, type TimeView } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
@@ -105,6 +105,7 @@ const DONE_WORDS: Readonly<Record<string, string>> = {
   "made-admin": "is now an admin.",
   "made-user": "is now a plain user.",
   deleted: "was deleted. Its events stay in the log.",
+  "devices-forgotten": "no longer has trusted devices: each browser signs in as a new device next time.",
 };
 const ERROR_WORDS: Readonly<Record<string, string>> = {
   last_admin: "is the last active admin, so it cannot be disabled. Make another admin first.",
@@ -218,4 +219,22 @@ export function eventLine(event: StoredEvent, now: number): EventLine {
 export function param(query: unknown, name: string): string {
   const value = (query as Record<string, unknown> | null)?.[name];
   return typeof value === "string" ? value.trim().slice(0, 300) : "";
+}
+
+export interface DeviceLine {
+  readonly id: string;
+  /** "Firefox 133 on Windows 10" */
+  readonly name: string;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+  readonly lastUsed: TimeView | null;
+  readonly since: TimeView | null;
+}
+
+/** A trusted device as the user's page in the console lists it. */
+export function deviceLine(device: DeviceView, now: number): DeviceLine {
+  return {
+    id: device.id, name: describeUserAgent(device.userAgent), userAgent: device.userAgent, ip: device.ip,
+    lastUsed: timeView(device.lastUsedAt, now), since: timeView(device.createdAt, now),
+  };
 }

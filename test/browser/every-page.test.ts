@@ -54,7 +54,12 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "every page at 390 px in Chromium"
     await createClient(t.auth.database.db, {
       name: "Intranet wiki", redirectUris: ["https://wiki.example.com/oauth2/callback/with/a/long/path"], public: false,
     }, { now: t.clock.now(), randomBytes: t.auth.randomBytes });
-    // Events with long user agents and details: the rows that used to push the page wide.
+    // A trusted device for the user's page, then events with long user agents and details.
+    const signedIn = await fetch(`${origin}/api/auth/login`, {
+      method: "POST", headers: { "content-type": "application/json", "user-agent": PHONE_UA },
+      body: JSON.stringify({ email: USER, password: USER_PASSWORD }),
+    });
+    expect(signedIn.status).toBe(200);
     for (let i = 0; i < 3; i++) {
       const response = await fetch(`${origin}/api/auth/login`, {
         method: "POST", headers: { "content-type": "application/json", "user-agent": PHONE_UA },
@@ -84,6 +89,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "every page at 390 px in Chromium"
     await check("admin-overview", null);
     await check("users", "/admin/users");
     await check("user", `/admin/users/${user.id}`);
+    expect(await page.locator("#devices li").count()).toBe(1);
     await check("confirm-disable", `/admin/users/${user.id}/confirm/disable`);
     await check("events", "/admin/events");
     await check("clients", "/admin/clients");

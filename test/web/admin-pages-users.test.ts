@@ -171,4 +171,24 @@ describe.each(DIALECTS)("console pages: users (%s)", (dialect) => {
     expect(missing.statusCode).toBe(404);
     expect(missing.body).toContain("There is no user with this id.");
   });
+
+  it("lists a user's trusted devices in words on its page, and forgets them all", async () => {
+    await setUp();
+    const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    const login = await t.app.inject({
+      method: "POST", url: "/api/auth/login", payload: { email: ACTIVE, password: USER_PASSWORD }, headers: { "user-agent": ua },
+    });
+    expect(login.statusCode, login.body).toBe(200);
+    const before = await page(`/admin/users/${ids[ACTIVE]}`);
+    expect(before.body).toMatch(/<summary title="[^"]+">Chrome 131 on Linux<\/summary><code>Mozilla\/5\.0 \(X11/);
+    expect(before.body).toContain("Forget all 1 device</button>");
+    const forgot = await press(`/admin/users/${ids[ACTIVE]}/forget-devices`, `/admin/users/${ids[ACTIVE]}`);
+    expect(forgot.statusCode).toBe(303);
+    expect(forgot.headers.location).toBe(`/admin/users/${ids[ACTIVE]}?done=devices-forgotten&email=${encodeURIComponent(ACTIVE)}`);
+    const after = await page(forgot.headers.location as string);
+    expect(after.body).toContain("no longer has trusted devices");
+    expect(after.body).toContain("None. A browser becomes one when the user signs in with it");
+    const [event] = await listEvents(t.auth.database.db, { userId: ids[ACTIVE], type: "device.forgotten", order: "newest", limit: 1 });
+    expect(event?.message).toBe(`the one trusted device forgotten by admin ${ADMIN_EMAIL}`);
+  });
 });
