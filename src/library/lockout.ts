@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import {
-  enableUser, findTrustedDevice, forgetDevices, guardSecret, NO_METRICS, trustClient, unlockUser, type Actor, type AuthContext, type Logger,
+  enableUser, findTrustedDevice, forgetDevices, guardSecret, NO_METRICS, trustClient, unlockUser, type Actor, type AuthContext, type Client,
+  type Logger,
 } from "../auth/index.ts";
 import { createInstance } from "../auth/instance.ts";
 import { createOutboxSignal } from "../notify/signal.ts";
@@ -9,7 +10,9 @@ import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store
 import { resolvePolicy } from "./policy.ts";
 import { openStorage } from "./storage.ts";
 import { createTimingEqualizer } from "./timing.ts";
-import { LockoutUsageError, type ForgetDevicesOptions, type Lockout, type LockoutOptions, type UnlockOptions } from "./types.ts";
+import {
+  LockoutUsageError, type AttemptClient, type ForgetDevicesOptions, type Lockout, type LockoutOptions, type UnlockOptions,
+} from "./types.ts";
 import { neverAttempted, statusOfRow, toLockoutEvent } from "./views.ts";
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
@@ -21,6 +24,10 @@ function checkAccount(account: unknown, method: string): string {
     throw new LockoutUsageError(`lockout.${method}: account must be a non-empty string of at most ${MAX_ACCOUNT_LENGTH} characters`);
   }
   return account;
+}
+
+function clientOf(client: AttemptClient | undefined): Client {
+  return { ip: client?.ip ?? null, userAgent: client?.userAgent ?? null };
 }
 
 function option<T extends string>(value: T | undefined, allowed: readonly T[], name: string, fallback: T): T {
@@ -93,7 +100,7 @@ export function createLockout(options: LockoutOptions): Lockout {
     return findUserByEmail(database.db, account);
   };
   const actor = (by: UnlockOptions): Actor => ({
-    by: by.by, ...(by.actor === undefined ? {} : { email: by.actor }), client: { ip: null, userAgent: null },
+    by: by.by, ...(by.actor === undefined ? {} : { email: by.actor }), client: clientOf(by.client),
   });
 
   return {
@@ -106,7 +113,7 @@ export function createLockout(options: LockoutOptions): Lockout {
       if (request.onDeviceToken !== undefined && typeof request.onDeviceToken !== "function") {
         throw new LockoutUsageError("lockout.attempt: onDeviceToken must be a function");
       }
-      const client = { ip: request.client?.ip ?? null, userAgent: request.client?.userAgent ?? null };
+      const client = clientOf(request.client);
       const presented = request.client?.deviceToken;
       await migrated;
       const user = await findOrInsertUser(database.db, { id: randomUUID(), email: account, passwordHash: "", role: "user", now: ctx.now() });
@@ -140,10 +147,30 @@ export function createLockout(options: LockoutOptions): Lockout {
       return row ? statusOfRow(row, policy, ctx.now()) : neverAttempted(account, policy);
     },
     async unlock(account, by) {
-      const row = await find(checkAccount(account, "unlock"));
+      checkAccount(account, "unlock");
+      if (by?.onDeviceToken !== undefined && typeof by.onDeviceToken !== "function") {
+        throw new LockoutUsageError("lockout.unlock: onDeviceToken must be a function");
+      }
+      // A redeemed link trusts its client (SPEC "Trusted devices" 1), even on a first contact.
+      const trusts = (by.by === "token" || by.by === "password_reset") && by.onDeviceToken !== undefined && ctx.deviceTrust;
+      await migrated;
+      const row = trusts
+        ? await findOrInsertUser(database.db, { id: randomUUID(), email: account, passwordHash: "", role: "user", now: ctx.now() })
+        : await findUserByEmail(database.db, account);
       if (!row) return neverAttempted(account, policy);
       const result = await unlockUser(ctx, row.id, actor(by));
-      return result.ok ? statusOfRow(result.user, policy, ctx.now()) : neverAttempted(account, policy);
+      if (!result.ok) return neverAttempted(account, policy);
+      const client = clientOf(by.client);
+      const presented = by.client?.deviceToken;
+      if (by.by === "password_reset") {
+        await forgetDevices(ctx, result.user, { by: "password_reset", client }, { keepToken: presented ?? null });
+      }
+      if (trusts) {
+        const via = by.by === "token" ? "unlock_link" : "reset_link";
+        const token = await trustClient(ctx, result.user, { token: presented, client, via });
+        if (token !== null) by.onDeviceToken?.(token);
+      }
+      return statusOfRow(result.user, policy, ctx.now());
     },
     async enable(account, by) {
       const row = await find(checkAccount(account, "enable"));

@@ -108,9 +108,23 @@ export type AttemptOutcome = "verified" | "failed" | "refused";
 
 /** Who lifted a lock, for the audit trail. */
 export interface UnlockOptions {
+  /**
+   * `token`: the user redeemed the app's unlock link; `password_reset`: the user reset the
+   * password (this also forgets every trusted device but `client.deviceToken`, SPEC "Trusted
+   * devices" 4). Either way the redeeming client may become a trusted device: see `onDeviceToken`.
+   */
   readonly by: "admin" | "cli" | "token" | "password_reset" | "emergency";
   /** The acting person (for example the admin's e-mail), kept in the event. */
   readonly actor?: string;
+  /** The client that acted (recorded in the event), and the device token it keeps, if any. */
+  readonly client?: AttemptClient;
+  /**
+   * With `by: "token"` or `"password_reset"`: the redeeming client is now a trusted device of
+   * the account, with this token to keep, as {@link AttemptRequest.onDeviceToken} (so it signs
+   * in even while someone keeps locking the account for untrusted clients). Called
+   * synchronously, its result ignored. Ignored for other `by`s (an admin's browser is not the user's).
+   */
+  readonly onDeviceToken?: (deviceToken: string) => void;
 }
 
 /** Who forgot an account's trusted devices, for the audit trail. */

@@ -4,6 +4,7 @@
  * stops untrusted clients only; a trusted device has its own counter and its own lock.
  */
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLockout, LockoutUsageError, type Lockout } from "../../src/index.ts";
 import { createClock } from "../support/app.ts";
@@ -144,6 +145,38 @@ describe.each(DIALECTS)("createLockout with trusted devices (%s)", (dialect) => 
     await expect(lockout.forgetDevices(account, { by: "nobody" } as never)).rejects.toThrow(LockoutUsageError);
   });
 
+  it("redeeming the app's unlock link trusts the client: the attacker re-locking the account does not lock it out", async () => {
+    const account = "heidi";
+    await lockForUntrusted(account);
+    const handed: string[] = [];
+    const unlocked = await lockout.unlock(account, { by: "token", client: { ip: "198.51.100.20" }, onDeviceToken: (t) => handed.push(t) });
+    expect(unlocked.status).toBe("active");
+    expect(handed).toHaveLength(1);
+    const [trusted] = await lockout.events({ account, type: "device.trusted" });
+    expect(trusted).toMatchObject({ ip: "198.51.100.20", details: { via: "unlock_link" } });
+    clock.advance(POLICY.windowMs);
+    await lockForUntrusted(account);
+    expect(await attempt(account, RIGHT, handed[0])).toBe("verified");
+    // An admin's unlock trusts nobody's browser.
+    const admins: string[] = [];
+    await lockout.unlock(account, { by: "admin", actor: "ops@example.com", onDeviceToken: (t) => admins.push(t) });
+    expect(admins).toEqual([]);
+  });
+
+  it("a password reset forgets every other device and trusts the resetting client", async () => {
+    const account = "ivan";
+    const stolen = await trust(account);
+    const mine = randomBytes(32).toString("base64url");
+    const handed: string[] = [];
+    await lockout.unlock(account, { by: "password_reset", client: { deviceToken: mine }, onDeviceToken: (t) => handed.push(t) });
+    expect(handed, "the client keeps the token it presented").toEqual([mine]);
+    await lockForUntrusted(account);
+    expect(await attempt(account, RIGHT, stolen), "the other device is forgotten").toBe("refused");
+    expect(await attempt(account, RIGHT, mine)).toBe("verified");
+    const [forgotten] = await lockout.events({ account, type: "device.forgotten" });
+    expect(forgotten?.details).toMatchObject({ by: "password_reset", count: 1 });
+  });
+
   it("deviceTrust: false is plain per-account lockout: no token is handed out or honoured", async () => {
     const plain = createLockout({ databaseUrl: database.url, policy: POLICY, now: clock.now, deviceTrust: false });
     try {
@@ -158,5 +191,34 @@ describe.each(DIALECTS)("createLockout with trusted devices (%s)", (dialect) => 
       await plain.close();
     }
     expect(() => createLockout({ databaseUrl: database.url, deviceTrust: "yes" as never })).toThrow(/deviceTrust must be true or false/);
+  });
+});
+
+describe("trusted devices over the app's own pg pool (postgres)", () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase("postgres");
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it("the device's counter and lock work with BIGINTs as the app's pool returns them", async () => {
+    const pool = new pg.Pool({ connectionString: database.url });
+    const lockout = createLockout({ db: pool, policy: { threshold: 2 } });
+    try {
+      let token = "";
+      expect(await lockout.attempt({ account: "u1", verify: () => true, onDeviceToken: (t) => { token = t; } })).toBe("verified");
+      for (let i = 0; i < 2; i++) expect(await lockout.attempt({ account: "u1", verify: () => false, client: { deviceToken: token } })).toBe("failed");
+      expect(await lockout.attempt({ account: "u1", verify: () => true, client: { deviceToken: token } })).toBe("refused");
+      expect(await lockout.attempt({ account: "u1", verify: () => true })).toBe("verified");
+      for (let i = 0; i < 2; i++) expect(await lockout.attempt({ account: "u2", verify: () => false })).toBe("failed");
+      expect((await lockout.status("u2")).status).toBe("locked");
+    } finally {
+      await lockout.close();
+      await pool.end();
+    }
   });
 });
