@@ -13,6 +13,7 @@ import { isoSeconds } from "./event-messages.ts";
 import { forgetDevices } from "./devices.ts";
 import { checkNewPassword } from "./password-check.ts";
 import { eventFor, recordEvents } from "./record.ts";
+import { CONTROL_CLASS, EMAIL_MAX_LENGTH } from "../text.ts";
 
 /** Who performed an account change, for the audit trail. */
 export interface Actor {
@@ -25,10 +26,12 @@ export interface Actor {
 const NO_CLIENT: Client = { ip: null, userAgent: null };
 export const CLI_ACTOR: Actor = { by: "cli", client: NO_CLIENT };
 
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@localhost$/;
+// No whitespace or control character (NUL, DEL, …) inside: the same rule for API, pages, CLI and import.
+const LOCAL = `[^\\s@${CONTROL_CLASS}]+`;
+const EMAIL_PATTERN = new RegExp(`^${LOCAL}@${LOCAL}\\.${LOCAL}$|^${LOCAL}@localhost$`, "u");
 
 export function isValidEmail(email: string): boolean {
-  return email.length <= 254 && EMAIL_PATTERN.test(normalizeEmail(email));
+  return email.length <= EMAIL_MAX_LENGTH && EMAIL_PATTERN.test(normalizeEmail(email));
 }
 
 /** How an action was done, to end a sentence: "password reset with an e-mailed link". */

@@ -1,4 +1,4 @@
-import { parseDuration } from "../duration.ts";
+import { parseSince } from "../since.ts";
 import { EVENT_TYPES, findUserByEmail, listEvents, normalizeEmail, type EventFilter } from "../store/index.ts";
 import { flag, text, type Values } from "./args.ts";
 import { withRuntime, writeJson, type Command } from "./command.ts";
@@ -19,11 +19,10 @@ function eventType(values: Values): string | undefined {
 function since(values: Values, now: number): number | undefined {
   const value = text(values, "since");
   if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms !== null) return now - ms;
-  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) {
-    throw new UsageError(`--since: ${JSON.stringify(value)} is neither a duration (30s, 15m, 1h, 7d) nor an ISO 8601 time`);
+  // The same rule as the API and the console: a bounded duration or a time from 1970 to 9999.
+  const at = parseSince(value, now);
+  if (at === null) {
+    throw new UsageError(`--since: ${JSON.stringify(value)} is neither a duration (30s, 15m, 1h, 7d; at most 100 years) nor an ISO 8601 time from 1970 to 9999`);
   }
   return at;
 }

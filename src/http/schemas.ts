@@ -1,16 +1,53 @@
-import { Type } from "typebox";
+import { Ajv } from "ajv";
+import { Type, type Static, type TSchema } from "typebox";
+import {
+  EMAIL_INPUT_PATTERN, EMAIL_MAX_LENGTH, ID_MAX_LENGTH, MULTI_LINE_PATTERN, PASSWORD_MAX_LENGTH, SINGLE_LINE_PATTERN,
+} from "../text.ts";
 
 export const ErrorSchema = Type.Object({
   error: Type.String(),
   message: Type.String(),
 }, { additionalProperties: true });
 
-export const EmailField = Type.String({ minLength: 3, maxLength: 254, pattern: "^\\s*[^\\s@]+@[^\\s@]+\\s*$" });
-/** Login accepts any non-empty password up to the hashing limit; rules apply only to new ones. */
-export const PasswordField = Type.String({ minLength: 1, maxLength: 1024 });
+/*
+ * Every text field of every route is one of these (issue 8): bounded, and without control
+ * characters (src/text.ts), so both databases answer the same 400 to a NUL instead of one
+ * of them a 500. Web forms check the same schemas with `formCheck`.
+ */
+
+/** One line of text of at most `maxLength` characters, without control characters. */
+export function TextField(options: { minLength?: number; maxLength: number; description?: string; examples?: unknown[] }) {
+  return Type.String({ ...options, pattern: SINGLE_LINE_PATTERN });
+}
+
+/** Free text (tab and line breaks allowed, no other control character), e.g. an admin's note. */
+export function NoteField(options: { maxLength: number; description?: string; examples?: unknown[] }) {
+  return Type.String({ ...options, pattern: MULTI_LINE_PATTERN });
+}
+
+export const EmailField = Type.String({ minLength: 3, maxLength: EMAIL_MAX_LENGTH, pattern: EMAIL_INPUT_PATTERN });
+/**
+ * Login accepts any non-empty password up to the hashing limit; rules apply only to new ones.
+ * Any character, NUL included: a password is hashed, never stored or queried as text.
+ */
+export const PasswordField = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
 
 /** A token this server issued is 43 base64url characters; anything else is simply not trusted. */
-export const DeviceTokenField = Type.String({ maxLength: 256, description: "The deviceToken of an earlier sign-in" });
+export const DeviceTokenField = TextField({ maxLength: 256, description: "The deviceToken of an earlier sign-in" });
+
+/** Any token a link or an earlier answer carried: a wrong one is `invalid_token`, a control character malformed. */
+export const TokenField = TextField({ minLength: 1, maxLength: 512 });
+
+/** The id of a user or a device (a UUID): anything else is a 404, a control character a 400. */
+export const IdField = TextField({ minLength: 1, maxLength: ID_MAX_LENGTH });
+export const IdParams = Type.Object({ id: IdField });
+
+/** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx); anything else is malformed. */
+export const CodeField = Type.String({ minLength: 6, maxLength: 32, pattern: "^[A-Za-z0-9 -]+$" });
+/** The code that confirms a new authenticator: six digits. */
+export const TotpCodeField = Type.String({ maxLength: 32, pattern: "^\\s*\\d{6}\\s*$" });
+/** The token between the password step and the second factor. */
+export const MfaTokenField = TextField({ minLength: 20, maxLength: 200 });
 
 export const SessionUserSchema = Type.Object({
   id: Type.String(),
@@ -48,3 +85,16 @@ export const DeviceSchema = Type.Object({
   current: Type.Boolean(),
 });
 export const DeviceList = Type.Object({ devices: Type.Array(DeviceSchema) });
+
+const formAjv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false, strict: false });
+
+/**
+ * The API's own schema as a check for a web form's fields, so a page refuses exactly what its
+ * API answers 400 to (issue 8: a form must never count what the API calls malformed).
+ *
+ * @example const validLogin = formCheck(Type.Object({ email: EmailField, password: PasswordField }));
+ */
+export function formCheck<T extends TSchema>(schema: T): (value: unknown) => value is Static<T> {
+  const validate = formAjv.compile(schema);
+  return (value: unknown): value is Static<T> => validate(value) === true;
+}

@@ -1,6 +1,7 @@
 import type {} from "@fastify/cookie";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { authenticate, type AuthContext, type Authenticated, type Client } from "../auth/index.ts";
+import { cleanHeaderText } from "../text.ts";
 import { sendError } from "./errors.ts";
 
 export const SESSION_COOKIE = "deadbolt_session";
@@ -14,7 +15,8 @@ declare module "fastify" {
 
 export function clientOf(request: FastifyRequest): Client {
   const agent = request.headers["user-agent"];
-  return { ip: request.ip ?? null, userAgent: typeof agent === "string" ? agent.slice(0, 512) : null };
+  // Stored in events and devices, shown in pages and mails: bounded, without control characters.
+  return { ip: request.ip ?? null, userAgent: typeof agent === "string" ? cleanHeaderText(agent, 512) : null };
 }
 
 /** The session token from `Authorization: Bearer …`, else from the session cookie. */

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Schema } from "../store/index.ts";
+import { isSingleLine } from "../text.ts";
 import { revokeClientArtifacts } from "./payloads.ts";
 
 type Db = Kysely<Schema>;
@@ -46,6 +47,8 @@ export function clientSecretMatches(storedHash: string, presented: string): bool
 /** Why a redirect URI is refused, or null. Matching is exact, so no wildcard or fragment. */
 export function redirectUriProblem(uri: string): string | null {
   if (uri.length === 0 || uri.length > URI_MAX) return `a redirect URI must be 1 to ${URI_MAX} characters`;
+  // The URL parser would quietly drop or encode them; the URI must match exactly, so refuse.
+  if (!isSingleLine(uri)) return `${JSON.stringify(uri)} must not contain control characters`;
   let parsed: URL;
   try {
     parsed = new URL(uri);
@@ -96,6 +99,7 @@ export async function createClient(
 ): Promise<CreateClientResult> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > NAME_MAX) return { ok: false, message: `the name must be 1 to ${NAME_MAX} characters` };
+  if (!isSingleLine(name)) return { ok: false, message: "the name must not contain control characters" };
   const redirectUris = [...new Set(input.redirectUris)];
   const problem = uriListProblem(redirectUris, "redirect URI", { required: true })
     ?? uriListProblem(input.postLogoutRedirectUris ?? [], "post-logout redirect URI", { required: false });

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as Sql
 import pg from "pg";
 import { dialectOf, type Dialect } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
+import { withNulFreeText } from "./text-parameters.ts";
 
 export interface Database {
   readonly db: Kysely<Schema>;
@@ -42,8 +43,8 @@ function postgresPool(url: string, max: number): pg.Pool {
 }
 
 function openPostgres(url: string): Database {
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: postgresPool(url, 10) }) });
-  const background = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: postgresPool(url, 1) }) });
+  const db = new Kysely<Schema>({ dialect: withNulFreeText(new PostgresDialect({ pool: postgresPool(url, 10) })) });
+  const background = new Kysely<Schema>({ dialect: withNulFreeText(new PostgresDialect({ pool: postgresPool(url, 1) })) });
   return wrap(db, background, "postgres", null);
 }
 
@@ -80,7 +81,8 @@ function openSqlite(url: string): Database {
   connection.pragma("busy_timeout = 10000");
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  // NUL-free text on SQLite too: both dialects store and compare the same strings.
+  const db = new Kysely<Schema>({ dialect: withNulFreeText(new SqliteDialect({ database: withStatementCache(connection) })) });
   return wrap(db, db, "sqlite", path);
 }
 

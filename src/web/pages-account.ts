@@ -7,9 +7,16 @@ import { deviceTokenOf } from "../http/device.ts";
 import { timeView } from "../time.ts";
 import { describeUserAgent } from "../user-agent.ts";
 import { padFailure } from "../http/login-answer.ts";
+import { formCheck, IdField, PasswordField } from "../http/schemas.ts";
 import { clientOf } from "../http/session.ts";
+import { PASSWORD_MAX_LENGTH } from "../text.ts";
 import type { WebDeps } from "./plugin.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
+
+// The API's field rules: what its routes answer 400 to, these forms refuse with 400 and count nothing.
+const isPassword = formCheck(PasswordField);
+const isId = formCheck(IdField);
+const TOO_LONG = `The password is longer than ${PASSWORD_MAX_LENGTH} characters.`;
 
 function field(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | null)?.[name];
@@ -72,9 +79,9 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     if (!session) return reply;
     const currentPassword = field(request.body, "currentPassword");
     const newPassword = field(request.body, "newPassword");
-    if (currentPassword === "" || newPassword === "" || currentPassword.length > 1024) {
-      return account(reply, session, { error: "Fill in both passwords." }, 400);
-    }
+    if (currentPassword === "" || newPassword === "") return account(reply, session, { error: "Fill in both passwords." }, 400);
+    if (!isPassword(currentPassword)) return account(reply, session, { error: `The current password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, 400);
+    if (!isPassword(newPassword)) return account(reply, session, { passwordError: TOO_LONG }, 400);
     // Like the reset page: a typo in a password nobody sees would lock its owner out.
     if (newPassword !== field(request.body, "confirmPassword")) {
       return account(reply, session, { error: "The two new passwords are not the same." }, 400);
@@ -139,7 +146,10 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     const session = await signedIn(request, reply);
     if (!session) return reply;
     const password = field(request.body, "password");
-    const result = password === "" ? "refused" : await disableTotp(auth, session.user, password, clientOf(request));
+    if (!isPassword(password)) {
+      return account(reply, session, { error: password === "" ? "Enter your password to turn two-step verification off." : TOO_LONG }, 400);
+    }
+    const result = await disableTotp(auth, session.user, password, clientOf(request));
     if (result === "refused") {
       await padFailure(startedAt);
       return account(reply, session, { error: "The password is not correct (or the account is locked)." }, 401);
@@ -152,8 +162,8 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     const session = await signedIn(request, reply);
     if (!session) return reply;
     const id = field(request.body, "id");
-    const forgotten = id !== "" && id.length <= 100 &&
-      await forgetDevice(auth, session.user, id, { by: "user", client: clientOf(request) });
+    if (!isId(id)) return account(reply, session, { error: "That device is not one of your trusted devices." }, 400);
+    const forgotten = await forgetDevice(auth, session.user, id, { by: "user", client: clientOf(request) });
     if (!forgotten) return account(reply, session, { error: "That device is not one of your trusted devices." }, 404);
     return account(reply, session, { info: "The device was forgotten. It signs in as a new device next time." });
   });

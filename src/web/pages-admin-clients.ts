@@ -1,11 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import { createClient, deleteClient, listClients, type ClientView } from "../oidc/index.ts";
 import { timeView } from "../time.ts";
+import { formCheck, TextField } from "../http/schemas.ts";
 import { utc } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
 import { renderPage, viewerOf } from "./render.ts";
 
 const NAME_MAX = 100;
+// The API's rule for a client id in a path (issue 8).
+const isClientId = formCheck(TextField({ minLength: 1, maxLength: 200 }));
 
 function field(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | null)?.[name];
@@ -49,8 +52,9 @@ export async function adminClientPages(app: FastifyInstance, deps: WebDeps): Pro
 
   app.post("/admin/clients/:clientId/delete", { schema: { hide: true } }, async (request, reply) => {
     const clientId = String((request.params as Record<string, unknown>).clientId ?? "");
-    if (!(await deleteClient(auth.database.db, clientId))) {
-      return renderPage(reply, "admin-clients", await page(request, { notice: { tone: "error", text: "No such client (already deleted?)." } }), 404);
+    const valid = isClientId(clientId);
+    if (!valid || !(await deleteClient(auth.database.db, clientId))) {
+      return renderPage(reply, "admin-clients", await page(request, { notice: { tone: "error", text: "No such client (already deleted?)." } }), valid ? 404 : 400);
     }
     return reply.redirect("/admin/clients?deleted=1", 303);
   });

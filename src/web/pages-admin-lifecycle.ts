@@ -2,12 +2,11 @@ import type { FastifyInstance } from "fastify";
 import { changeRole, deleteUser, forgetDevices, inviteUser, resetMfa, sendResetLink, userView } from "../auth/index.ts";
 import { adminActor } from "../http/admin-guard.ts";
 import { findUserById } from "../store/index.ts";
-import { formField, presented, sessionOf, userPath } from "./pages-admin-users.ts";
+import { formField, isUserId, malformed, presented, sessionOf, userPath } from "./pages-admin-users.ts";
 import { safeBack, withNotice } from "./pages-admin-view.ts";
 import type { WebDeps } from "./plugin.ts";
 import { renderPage, viewerOf } from "./render.ts";
 
-const ID_MAX_LENGTH = 100;
 /** Actions that first show a page asking to confirm (works without JavaScript). */
 const CONFIRMED = {
   disable: { title: "Disable", button: "Disable the account", text: "The user is signed out everywhere and cannot sign in until an admin enables the account again." },
@@ -34,9 +33,9 @@ export async function adminLifecyclePages(app: FastifyInstance, deps: WebDeps): 
     app.get(`/admin/users/:id/confirm/${action}`, { schema: { hide: true } }, async (request, reply) => {
       const session = sessionOf(request);
       const { id } = request.params as { id: string };
-      const row = id.length <= ID_MAX_LENGTH ? await findUserById(auth.database.db, id) : undefined;
+      const row = isUserId(id) ? await findUserById(auth.database.db, id) : undefined;
       if (!row) {
-        return renderPage(reply, "admin-message", { title: "No such user", viewer: viewerOf(session), tone: "error", message: "There is no user with this id." }, 404);
+        return renderPage(reply, "admin-message", { title: "No such user", viewer: viewerOf(session), tone: "error", message: "There is no user with this id." }, isUserId(id) ? 404 : 400);
       }
       const user = presented(await userView(auth, row), session, auth.deviceTrust, auth.now());
       const words = CONFIRMED[action];
@@ -50,7 +49,7 @@ export async function adminLifecyclePages(app: FastifyInstance, deps: WebDeps): 
   app.post("/admin/users/:id/:action", { schema: { hide: true } }, async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const back = safeBack(formField(request.body, "back"), userPath(id));
-    if (id.length > ID_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "not_found", email: "" }), 303);
+    if (!isUserId(id)) return malformed(reply, request, "There is no user with this id.");
     const actor = adminActor(request);
     const target = await findUserById(auth.database.db, id);
     const email = target?.email ?? "";

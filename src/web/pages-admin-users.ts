@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import {
   DISABLE_NOTE_MAX_LENGTH, disableUser, enableUser, listDevices, unlockUser, userView, userViews, type Authenticated, type UserView,
 } from "../auth/index.ts";
@@ -6,7 +6,9 @@ import { adminActor } from "../http/admin-guard.ts";
 import { decodeEventCursor, encodeEventCursor } from "../http/routes/admin-events.ts";
 import { decodeUserCursor, encodeUserCursor } from "../http/routes/admin-users.ts";
 import { timeView } from "../time.ts";
+import { formCheck, IdField, NoteField, TextField } from "../http/schemas.ts";
 import { findUserById, listEvents, listUsers, type StatusFilter } from "../store/index.ts";
+import { EMAIL_MAX_LENGTH } from "../text.ts";
 import {
   actionsFor, deviceLine, eventLine, pageActionsFor, noticeOf, param, safeBack, statusBadge, utc, withNotice, withParams, type UserAction,
 } from "./pages-admin-view.ts";
@@ -17,7 +19,10 @@ const USERS_PER_PAGE = 50;
 const TIMELINE_PER_PAGE = 50;
 const PAGE_SIZE_MAX = 200;
 const STATUSES: readonly StatusFilter[] = ["active", "locked", "disabled"];
-const ID_MAX_LENGTH = 100;
+// The API's field rules (issue 8): the console refuses with 400 what the API answers 400 to.
+export const isUserId = formCheck(IdField);
+const isSearch = formCheck(TextField({ maxLength: EMAIL_MAX_LENGTH }));
+const isNote = formCheck(NoteField({ maxLength: DISABLE_NOTE_MAX_LENGTH }));
 const DONE: Readonly<Record<Extract<UserAction, "unlock" | "enable" | "disable">, string>> = {
   unlock: "unlocked", enable: "enabled", disable: "disabled",
 };
@@ -56,6 +61,11 @@ export function presented(user: UserView, viewer: Authenticated, deviceTrust: bo
   };
 }
 
+/** A console form the API would answer 400 to: a page saying why, with 400, and nothing done. */
+export async function malformed(reply: FastifyReply, request: { session: Authenticated | null }, message: string): Promise<FastifyReply> {
+  return renderPage(reply, "admin-message", { title: "Not done", viewer: viewerOf(sessionOf(request)), tone: "error", message, wide: true }, 400);
+}
+
 export function sessionOf(request: { session: Authenticated | null }): Authenticated {
   if (request.session === null) throw new Error("console page reached without the admin guard");
   return request.session;
@@ -70,13 +80,16 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     const session = sessionOf(request);
     const statusText = param(request.query, "status");
     const status = STATUSES.find((s) => s === statusText);
-    const q = param(request.query, "q");
+    const searched = param(request.query, "q");
+    const q = isSearch(searched) ? searched : "";
     const cursor = param(request.query, "cursor");
     const limit = pageSize(request.query, USERS_PER_PAGE);
     const decoded = cursor === "" ? undefined : decodeUserCursor(cursor);
-    const notice = decoded === null
-      ? { tone: "error", text: "That page link is not valid; showing the first page." }
-      : noticeOf(request.query as Record<string, unknown>);
+    const notice = q !== searched
+      ? { tone: "error", text: `The search must be at most ${EMAIL_MAX_LENGTH} characters, without control characters.` }
+      : decoded === null
+        ? { tone: "error", text: "That page link is not valid; showing the first page." }
+        : noticeOf(request.query as Record<string, unknown>);
     const now = auth.now();
     // One extra row tells whether another page exists without a COUNT.
     const rows = await listUsers(db, { status, q: q === "" ? undefined : q, after: decoded ?? undefined, limit: limit + 1, now });
@@ -93,17 +106,17 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
       back: withParams("/admin/users", { ...filters, cursor: decoded ? cursor : undefined }),
       firstPage: decoded ? withParams("/admin/users", filters) : null,
       nextPage: rows.length > limit && last ? withParams("/admin/users", { ...filters, cursor: encodeUserCursor(last.email) }) : null,
-    });
+    }, q === searched ? 200 : 400);
   });
 
   app.get("/admin/users/:id", { schema: { hide: true } }, async (request, reply) => {
     const session = sessionOf(request);
     const { id } = request.params as { id: string };
-    const row = id.length <= ID_MAX_LENGTH ? await findUserById(db, id) : undefined;
+    const row = isUserId(id) ? await findUserById(db, id) : undefined;
     if (!row) {
       return renderPage(reply, "admin-message", {
         title: "No such user", viewer: viewerOf(session), tone: "error", message: "There is no user with this id.", wide: true,
-      }, 404);
+      }, isUserId(id) ? 404 : 400);
     }
     const cursorText = param(request.query, "cursor");
     const cursor = cursorText === "" ? undefined : decodeEventCursor(cursorText);
@@ -135,10 +148,11 @@ export async function adminUserPages(app: FastifyInstance, deps: WebDeps): Promi
     app.post(`/admin/users/:id/${action}`, { schema: { hide: true } }, async (request, reply) => {
       const { id } = request.params as { id: string };
       const back = safeBack((request.body as Record<string, unknown> | null)?.back, userPath(id));
-      if (id.length > ID_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "not_found", email: "" }), 303);
+      if (!isUserId(id)) return malformed(reply, request, "There is no user with this id.");
       const actor = adminActor(request);
       const note = formField(request.body, "note");
       if (note.length > DISABLE_NOTE_MAX_LENGTH) return reply.redirect(withNotice(back, { error: "note_too_long", email: "" }), 303);
+      if (!isNote(note)) return malformed(reply, request, "The note must not contain control characters.");
       const result = action === "unlock" ? await unlockUser(auth, id, actor)
         : action === "enable" ? await enableUser(auth, id, actor)
           : await disableUser(auth, id, actor, { note });

@@ -4,6 +4,7 @@ import { requestPasswordReset } from "../notify/index.ts";
 import type { UserRow } from "../store/index.ts";
 import { deviceTokenOf, setDeviceCookie } from "../http/device.ts";
 import { padFailure } from "../http/login-answer.ts";
+import { CodeField, EmailField, formCheck, MfaTokenField, PasswordField } from "../http/schemas.ts";
 import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
 import type { WebDeps } from "./plugin.ts";
@@ -11,6 +12,11 @@ import { appClient, appSignIn, appView, EXPIRED_MESSAGE, mfaPath, type AppSignIn
 import { isoTime } from "../time.ts";
 
 const MFA_COOKIE = "deadbolt_mfa";
+// The API's own field rules: a form refuses (400, counting nothing) what the API calls malformed.
+const isEmail = formCheck(EmailField);
+const isPassword = formCheck(PasswordField);
+const isCode = formCheck(CodeField);
+const isMfaToken = formCheck(MfaTokenField);
 
 function field(body: unknown, name: string): string | null {
   const value = (body as Record<string, unknown> | null)?.[name];
@@ -68,7 +74,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const forApp = await appSignIn(oidc, request, reply);
     if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, email, error: EXPIRED_MESSAGE }, 400);
     const view = appView(forApp);
-    if (!/^[^\s@]+@[^\s@]+$/.test(email) || password === "" || password.length > 1024 || email.length > 254) {
+    if (!isEmail(email) || !isPassword(password)) {
       return renderPage(reply, "login", { title: "Sign in", viewer: null, email, ...view, error: "Enter your e-mail address and password." }, 400);
     }
     const client = clientOf(request);
@@ -99,8 +105,11 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const forApp = await appSignIn(oidc, request, reply);
     if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
     const view = appView(forApp);
-    if (!/^[A-Za-z0-9 -]{6,32}$/.test(code)) {
+    if (!isCode(code)) {
       return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...view, error: "Enter the 6-digit code or a recovery code." }, 400);
+    }
+    if (!isMfaToken(mfaToken)) {
+      return renderPage(reply, "login", { title: "Sign in", viewer: null, ...view, error: "This sign-in took too long. Start over with your e-mail and password." }, 400);
     }
     const result = await completeMfaLogin(auth, {
       mfaToken, code, client: { ...clientOf(request), ...appClient(forApp) }, deviceToken: deviceTokenOf(request),
@@ -133,7 +142,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const startedAt = performance.now();
     const email = field(request.body, "email")?.trim() ?? "";
     const viewer = viewerOf(await pageSession(auth, request));
-    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+    if (!isEmail(email)) {
       return renderPage(reply, "forgot", { title: "Reset your password", viewer, error: "Enter your e-mail address." }, 400);
     }
     // Same answer and timing whether or not the address has an account.

@@ -5,13 +5,13 @@ import type { AuthContext } from "../../auth/index.ts";
 import { createClient, deleteClient, listClients, MAX_REDIRECT_URIS, type ClientView } from "../../oidc/index.ts";
 import { requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
-import { ErrorSchema } from "../schemas.ts";
+import { ErrorSchema, TextField } from "../schemas.ts";
 
 export interface AdminClientRouteDeps {
   readonly auth: AuthContext;
 }
 
-const Uri = Type.String({ minLength: 1, maxLength: 2000 });
+const Uri = TextField({ minLength: 1, maxLength: 2000 });
 const ClientSchema = Type.Object({
   clientId: Type.String(),
   name: Type.String(),
@@ -25,12 +25,12 @@ const CreatedSchema = Type.Object({
   clientSecret: Type.Union([Type.String(), Type.Null()], { description: "Shown once; null for a public client" }),
 });
 const CreateBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: TextField({ minLength: 1, maxLength: 100 }),
   redirectUris: Type.Array(Uri, { minItems: 1, maxItems: MAX_REDIRECT_URIS, description: "Matched exactly" }),
   postLogoutRedirectUris: Type.Optional(Type.Array(Uri, { maxItems: MAX_REDIRECT_URIS })),
   public: Type.Optional(Type.Boolean({ description: "A public client (SPA, native) has no secret and must use PKCE" })),
 }, { additionalProperties: false });
-const ClientParams = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 200 }) });
+const ClientParams = Type.Object({ clientId: TextField({ minLength: 1, maxLength: 200 }) });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 const security = [{ bearer: [] }];
 

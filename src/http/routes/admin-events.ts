@@ -2,11 +2,13 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { toEventView, type AuthContext } from "../../auth/index.ts";
-import { parseDuration } from "../../duration.ts";
+import { parseSince } from "../../since.ts";
 import { EVENT_TYPES, listEvents } from "../../store/index.ts";
 import { requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
-import { ErrorSchema } from "../schemas.ts";
+import { ErrorSchema, IdField, TextField } from "../schemas.ts";
+
+export { parseSince };
 
 export interface AdminEventRouteDeps {
   readonly auth: AuthContext;
@@ -39,15 +41,6 @@ export function decodeEventCursor(cursor: string): number | null {
   return Number(text);
 }
 
-/** `since`: a duration back from now (`30s`, `15m`, `1h`, `7d`) or an ISO 8601 time. */
-export function parseSince(text: string, now: number): number | null {
-  const ms = parseDuration(text);
-  if (ms !== null) return now - ms;
-  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) return null;
-  const at = Date.parse(text.trim());
-  return Number.isFinite(at) ? at : null;
-}
-
 export async function adminEventRoutes(app: FastifyInstance, deps: AdminEventRouteDeps): Promise<void> {
   const { auth } = deps;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -59,10 +52,10 @@ export async function adminEventRoutes(app: FastifyInstance, deps: AdminEventRou
       tags: ["admin"],
       security: [{ bearer: [] }],
       querystring: Type.Object({
-        userId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        userId: Type.Optional(IdField),
         type: Type.Optional(Type.Enum([...EVENT_TYPES])),
-        ip: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        since: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: "A duration such as 1h or 7d, or an ISO 8601 time" })),
+        ip: Type.Optional(TextField({ minLength: 1, maxLength: 100 })),
+        since: Type.Optional(TextField({ minLength: 1, maxLength: 40, description: "A duration such as 1h or 7d (at most 100 years), or an ISO 8601 time from 1970 to 9999" })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: "^[A-Za-z0-9_-]+$" })),
       }),
@@ -72,7 +65,7 @@ export async function adminEventRoutes(app: FastifyInstance, deps: AdminEventRou
     const { userId, type, ip } = request.query;
     const limit = request.query.limit ?? EVENTS_PAGE_DEFAULT;
     const since = request.query.since === undefined ? undefined : parseSince(request.query.since, auth.now());
-    if (since === null) return sendError(reply, "invalid_request", "Invalid querystring: since must be a duration (1h, 7d) or an ISO 8601 time");
+    if (since === null) return sendError(reply, "invalid_request", "Invalid querystring: since must be a duration (1h, 7d; at most 100 years) or an ISO 8601 time from 1970 to 9999");
     const cursor = request.query.cursor === undefined ? undefined : decodeEventCursor(request.query.cursor);
     if (cursor === null) return sendError(reply, "invalid_request", "Invalid querystring: cursor is not one this API issued");
     // One extra row tells whether another page exists without a COUNT.

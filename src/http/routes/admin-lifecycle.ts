@@ -4,13 +4,13 @@ import { Type } from "typebox";
 import { changeRole, deleteUser, resetMfa, sendResetLink, userView, type AuthContext } from "../../auth/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
-import { ErrorSchema, UserSchema } from "../schemas.ts";
+import { ErrorSchema, IdParams, UserSchema } from "../schemas.ts";
 
 export interface AdminLifecycleRouteDeps {
   readonly auth: AuthContext;
 }
 
-const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const UserParams = IdParams;
 const security = [{ bearer: [] }];
 const described = (description: string) => ({ ...ErrorSchema, description });
 const NOT_FOUND = described("No user with this id");

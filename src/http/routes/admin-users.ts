@@ -7,7 +7,8 @@ import {
 import { findUserById, listUsers, type UserRow } from "../../store/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
-import { EmailField, ErrorSchema, UserSchema } from "../schemas.ts";
+import { EMAIL_MAX_LENGTH, isSingleLine } from "../../text.ts";
+import { EmailField, ErrorSchema, IdParams, NoteField, TextField, UserSchema } from "../schemas.ts";
 
 export interface AdminUserRouteDeps {
   readonly auth: AuthContext;
@@ -18,7 +19,7 @@ export const USERS_PAGE_MAX = 200;
 
 const CursorField = Type.String({ minLength: 1, maxLength: 400, pattern: "^[A-Za-z0-9_-]+$" });
 const UserList = Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
-const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const UserParams = IdParams;
 const Role = Type.Union([Type.Literal("user"), Type.Literal("admin")]);
 const CreateBody = Type.Object({
   email: { ...EmailField, examples: ["ann.lee@example.com"] },
@@ -28,7 +29,7 @@ const CreateBody = Type.Object({
   role: Type.Optional(Role),
 }, { additionalProperties: false });
 const DisableBody = Type.Union([Type.Object({
-  note: Type.Optional(Type.String({ maxLength: DISABLE_NOTE_MAX_LENGTH, description: "Why, kept in the account.disabled event", examples: ["left the company"] })),
+  note: Type.Optional(NoteField({ maxLength: DISABLE_NOTE_MAX_LENGTH, description: "Why, kept in the account.disabled event", examples: ["left the company"] })),
 }, { additionalProperties: false }), Type.Null()]);
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 const security = [{ bearer: [] }];
@@ -41,7 +42,7 @@ export function encodeUserCursor(email: string): string {
 export function decodeUserCursor(cursor: string): string | null {
   const email = Buffer.from(cursor, "base64url").toString("utf8");
   // Only the canonical encoding of a plausible e-mail is accepted; anything else is tampering.
-  return email !== "" && email.length <= 254 && encodeUserCursor(email) === cursor ? email : null;
+  return email !== "" && email.length <= EMAIL_MAX_LENGTH && isSingleLine(email) && encodeUserCursor(email) === cursor ? email : null;
 }
 
 export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRouteDeps): Promise<void> {
@@ -57,7 +58,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: AdminUserRoute
       security,
       querystring: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal("active"), Type.Literal("locked"), Type.Literal("disabled")])),
-        q: Type.Optional(Type.String({ maxLength: 254, description: "Case-insensitive substring of the e-mail" })),
+        q: Type.Optional(TextField({ maxLength: EMAIL_MAX_LENGTH, description: "Case-insensitive substring of the e-mail" })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: USERS_PAGE_MAX, default: USERS_PAGE_DEFAULT })),
         cursor: Type.Optional(CursorField),
       }),

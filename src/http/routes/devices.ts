@@ -6,14 +6,13 @@ import { findUserById } from "../../store/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
 import { deviceTokenOf } from "../device.ts";
 import { sendError } from "../errors.ts";
-import { DeviceList, ErrorSchema } from "../schemas.ts";
+import { DeviceList, ErrorSchema, IdParams } from "../schemas.ts";
 import { clientOf, requireSession } from "../session.ts";
 
 export interface DeviceRouteDeps {
   readonly auth: AuthContext;
 }
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 
 /** `GET /api/auth/devices`, `DELETE /api/auth/devices/:id`: the signed-in user's trusted devices. */

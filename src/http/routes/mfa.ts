@@ -8,16 +8,13 @@ import type { Config } from "../../config.ts";
 import { sendError } from "../errors.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { padFailure, sendLoginFailure } from "../login-answer.ts";
-import { DeviceTokenField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
+import { CodeField, DeviceTokenField, ErrorSchema, MfaTokenField, PasswordField, SessionUserSchema, TotpCodeField } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE } from "../session.ts";
 
 export interface MfaRouteDeps {
   readonly config: Config;
   readonly auth: AuthContext;
 }
-
-/** A 6-digit TOTP code or a recovery code (xxxxx-xxxxx); anything else is malformed. */
-const CodeField = Type.String({ minLength: 6, maxLength: 32, pattern: "^[A-Za-z0-9 -]+$" });
 
 export async function mfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): Promise<void> {
   const { config, auth } = deps;
@@ -29,7 +26,7 @@ export async function mfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): Promi
       summary: "Complete a login with a TOTP or recovery code",
       tags: ["auth"],
       body: Type.Object({
-        mfaToken: Type.String({ minLength: 20, maxLength: 200 }), code: CodeField, deviceToken: Type.Optional(DeviceTokenField),
+        mfaToken: MfaTokenField, code: CodeField, deviceToken: Type.Optional(DeviceTokenField),
       }),
       response: {
         200: Type.Object({
@@ -73,7 +70,7 @@ export async function mfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): Promi
     schema: {
       summary: `Enable TOTP with a first valid code; returns ${RECOVERY_CODE_COUNT} recovery codes, shown once`,
       tags: ["mfa"],
-      body: Type.Object({ code: Type.String({ pattern: "^\\s*\\d{6}\\s*$" }) }),
+      body: Type.Object({ code: TotpCodeField }),
       response: { 200: Type.Object({ recoveryCodes: Type.Array(Type.String()) }), 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema },
     },
     preHandler: signedIn,

@@ -8,16 +8,15 @@ import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "..
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
 import { padFailure } from "../login-answer.ts";
-import { EmailField, ErrorSchema, PasswordField } from "../schemas.ts";
+import { EmailField, ErrorSchema, PasswordField, TokenField } from "../schemas.ts";
 import { clientOf } from "../session.ts";
+import { PASSWORD_MAX_LENGTH } from "../../text.ts";
 
 export interface RecoveryRouteDeps {
   readonly config: Config;
   readonly auth: AuthContext;
 }
 
-/** Any string: a token of the wrong shape is an `invalid_token`, not a malformed request. */
-const TokenField = Type.String({ minLength: 1, maxLength: 512 });
 const INVALID_LINK = "This link is invalid, was already used or has expired.";
 const INVALID_INVITE = "This invitation link is invalid, was already used or has expired (it works for 7 days). " +
   "Ask your administrator for a new invitation, or request a password reset.";
@@ -134,6 +133,10 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
         return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
       const minLength = auth.passwords.minLength;
+      // The API's limit (PasswordField), said next to the field rather than as a 400 without words.
+      if (password.length > PASSWORD_MAX_LENGTH) {
+        return resetForm(reply, 400, { token, minLength, passwordError: `The password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, form);
+      }
       if (password !== field(request.body, "confirm")) {
         return resetForm(reply, 400, { token, minLength, confirmError: "The two passwords are not the same." }, form);
       }
