@@ -128,8 +128,10 @@ export async function accountPages(app: FastifyInstance, deps: WebDeps): Promise
     const session = await signedIn(request, reply);
     if (!session) return reply;
     const password = field(request.body, "password");
-    const result = password === "" || password.length > 1024 ? "refused"
-      : await regenerateRecoveryCodes(auth, session.user, password, clientOf(request));
+    if (!isPassword(password)) {
+      return account(reply, session, { error: password === "" ? "Enter your password to make new recovery codes." : TOO_LONG }, 400);
+    }
+    const result = await regenerateRecoveryCodes(auth, session.user, password, clientOf(request));
     if (result === "not_enabled") return account(reply, session, { error: "Two-step verification is off: there are no recovery codes." }, 400);
     if (result === "refused") {
       await padFailure(startedAt);

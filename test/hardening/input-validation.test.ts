@@ -187,6 +187,9 @@ describe.each(DIALECTS)("input validation at the boundary (%s)", (dialect) => {
     expect(page).toContain("longer than 1024 characters");
     page = await refused({ method: "POST", url: "/account/mfa/disable", headers: mfaPage, payload: form({ password: "" }) }, 400, null);
     expect(page).toContain("Enter your password");
+    await refused({ method: "POST", url: "/api/auth/mfa/recovery-codes", headers: { authorization: `Bearer ${mfaSession}` }, payload: { password: LONG_PASSWORD } });
+    page = await refused({ method: "POST", url: "/account/mfa/recovery-codes", headers: mfaPage, payload: form({ password: LONG_PASSWORD }) }, 400, null);
+    expect(page).toContain("longer than 1024 characters");
     await refused({
       method: "POST", url: "/account/password", headers: mfaPage,
       payload: form({ currentPassword: LONG_PASSWORD, newPassword: "a long new passphrase", confirmPassword: "a long new passphrase" }),
