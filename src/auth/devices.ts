@@ -65,6 +65,16 @@ export async function presentsTrustedDevice(
 }
 
 /**
+ * Whether a sign-in came from a trusted device, for the new-device notice: only a pathway that
+ * knows devices (it passed a token, or null for none) can tell, and with DEADBOLT_DEVICE_TRUST=off
+ * no device is ever trusted, so mailing would mean one notice per sign-in.
+ */
+export function trustedForNotice(ctx: AuthContext, token: string | null | undefined, device: DeviceRow | null): boolean | undefined {
+  if (token === undefined || !ctx.deviceTrust) return undefined;
+  return device !== null;
+}
+
+/**
  * Makes the client a trusted device of `user` (after a full sign-in, or redeeming an unlock or
  * reset link) and returns the token it must keep: the one it presented if well formed (one
  * browser, several users), else a new one. Null when DEADBOLT_DEVICE_TRUST=off.

@@ -2,7 +2,7 @@ import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } fr
 import { newDeviceNotice } from "../notify/notices.ts";
 import { queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
-import { findTrustedDevice, trustClient } from "./devices.ts";
+import { findTrustedDevice, trustClient, trustedForNotice } from "./devices.ts";
 import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
@@ -32,10 +32,15 @@ export interface LoginRequest {
   readonly lane?: Lane;
   /**
    * Whether the attempt presented a device the user trusts. `false` mails a new-device notice
-   * when the sign-in completes (DEADBOLT_NOTIFY_NEW_DEVICE); left out, nothing is known and nothing is mailed.
+   * when the sign-in completes (DEADBOLT_NOTIFY_NEW_DEVICE). Left out, it is derived from
+   * `deviceToken` when that is given (null included: the client presented none); with neither,
+   * the caller knows nothing of devices and nothing is mailed.
    */
   readonly deviceTrusted?: boolean;
-  /** The device token the client presents (cookie `deadbolt_device` or `deviceToken`), if any. */
+  /**
+   * The device token the client presents (cookie `deadbolt_device` or `deviceToken`), or null
+   * for none. Pathways that have devices (every HTTP sign-in) always pass it, null included.
+   */
   readonly deviceToken?: string | null;
 }
 
@@ -69,8 +74,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
   const device = await findTrustedDevice(ctx, user.id, request.deviceToken);
   // A device this user trusts gets the hashing lane ahead of untrusted attempts.
   const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
-  // Left to the caller (issue 9b's notices): deriving it here would mail every first sign-in.
-  const deviceTrusted = request.deviceTrusted;
+  const deviceTrusted = request.deviceTrusted ?? trustedForNotice(ctx, request.deviceToken, device);
   const result = await guardSecret(ctx, {
     userId: user.id,
     user,

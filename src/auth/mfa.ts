@@ -8,7 +8,7 @@ import {
 import { mfaChangedNotice, newDeviceNotice, recoveryCodeNotice } from "../notify/notices.ts";
 import { mutateAccount, queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
-import { trustClient } from "./devices.ts";
+import { trustClient, trustedForNotice } from "./devices.ts";
 import { guardSecret } from "./guard.ts";
 import { eventFor } from "./record.ts";
 import { open, seal } from "./secret-box.ts";
@@ -182,9 +182,13 @@ export async function completeMfaLogin(
   ctx: AuthContext,
   input: {
     mfaToken: string; code: string; client: Client;
-    /** Whether the client presented a device the user trusts; `false` mails a new-device notice. */
+    /**
+     * Whether the client presented a device the user trusts; `false` mails a new-device notice.
+     * Left out, it is derived (when `deviceToken` is given, null included) from the device the
+     * password step presented, which the challenge remembers.
+     */
     deviceTrusted?: boolean;
-    /** The device token the client presents (cookie or body), trusted once the sign-in completes. */
+    /** The device token the client presents (cookie or body, null for none), trusted once the sign-in completes. */
     deviceToken?: string | null;
   },
 ): Promise<MfaLoginResult> {
@@ -195,7 +199,7 @@ export async function completeMfaLogin(
   // The lane is the one the password came through: the challenge remembers its trusted device.
   const found = challenge.deviceId === null || !ctx.deviceTrust ? undefined : await findDevice(ctx.database.db, challenge.deviceId);
   const device = found && found.user_id === user.id ? found : null;
-  const deviceTrusted = input.deviceTrusted;
+  const deviceTrusted = input.deviceTrusted ?? trustedForNotice(ctx, input.deviceToken, device);
   let used: "totp" | "recovery_code" | null = null;
   const result = await guardSecret(ctx, {
     userId: user.id, factor: "mfa", client: input.client, via: "mfa", onSuccess: "complete_login",

@@ -44,6 +44,8 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
     h = await createHarness(dialect);
     await h.t.createUser(ADMIN_EMAIL, ADMIN_PASSWORD, "admin");
     admin = await signIn(h.t, ADMIN_EMAIL, ADMIN_PASSWORD);
+    // That sign-in came from a new device: its notice goes out now, not among the mails counted below.
+    await h.drain();
     return h.t;
   }
 
@@ -97,7 +99,8 @@ describe.each(DIALECTS)("user lifecycle (%s)", (dialect) => {
     admin = await signIn(t, ADMIN_EMAIL, ADMIN_PASSWORD);
     const direct = await post(t, admin, "/api/admin/users", { email: "direct@example.com", password: NEW_PASSWORD });
     expect(direct.statusCode).toBe(201);
-    expect(await h.drain()).toBe(0);
+    await h.drain();
+    expect(h.smtp.to("direct@example.com")).toHaveLength(0);
     expect((await postLogin(t.app, "direct@example.com", NEW_PASSWORD)).statusCode).toBe(200);
   });
 

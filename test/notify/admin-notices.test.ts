@@ -99,9 +99,9 @@ describe.each(DIALECTS)("admin alerts and administrator notices (%s)", (dialect)
       expect((await postJson(h.t, "/api/auth/login/mfa", { mfaToken: challenge, code: wrong })).statusCode).toBe(401);
     }
     expect((await viewOf(h.t, "mfa@example.com")).status).toBe("disabled");
-    // The "two-step verification was turned on" notice, then the disabled notice.
-    expect(await h.drain()).toBe(2);
-    const notice = h.smtp.to("mfa@example.com").find((m) => m.subject !== "Two-step verification was turned on");
+    // The first sign-in's new-device notice, "two-step verification was turned on", then the disabled notice.
+    expect(await h.drain()).toBe(3);
+    const notice = h.smtp.to("mfa@example.com").find((m) => m.subject === "Your account has been disabled");
     expect(notice!.subject).toBe("Your account has been disabled");
     expect(notice!.text).toContain("after 2 failed two-step verification attempts");
     expect(notice!.text).toContain("Someone entered your correct password");

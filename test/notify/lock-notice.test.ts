@@ -63,7 +63,10 @@ describe.each(DIALECTS)("lock notice and unlock link (%s)", (dialect) => {
     const first = await postJson(h.t, "/api/auth/unlock", { token });
     expect(first.statusCode, first.body).toBe(204);
     expect((await viewOf(h.t, USER)).status).toBe("active");
-    expect((await postLogin(h.t.app, USER, PASSWORD)).statusCode).toBe(200);
+    // Redeeming the link trusted this client, so its sign-in is no new device (no notice).
+    const device = first.cookies.find((c) => c.name === "deadbolt_device")?.value;
+    expect(device).toBeDefined();
+    expect((await postLogin(h.t.app, USER, PASSWORD, { cookie: `deadbolt_device=${device}` })).statusCode).toBe(200);
     const unlocked = await events(h.t, { type: "account.unlocked" });
     expect(unlocked.map((e) => e.details.by)).toEqual(["token"]);
     const second = await postJson(h.t, "/api/auth/unlock", { token });
