@@ -1,5 +1,6 @@
 import pino, { type Logger as Pino } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type Pretty from "pino-pretty";
 import { emergencyUnlock } from "./auth/index.ts";
 import { configWarnings, publicUrlWarning, type Config } from "./config.ts";
 import { buildApp } from "./http/app.ts";
@@ -8,6 +9,7 @@ import { createMetrics } from "./http/metrics.ts";
 import { createThrottle } from "./http/throttle.ts";
 import { createTransport, startDispatcher } from "./notify/index.ts";
 import { createRuntime } from "./runtime.ts";
+import { releaseStartupMemory } from "./memory.ts";
 import { startPruner } from "./pruner.ts";
 
 /** How often a server looks for mails queued by other processes (CLI) and for retries. */
@@ -28,6 +30,8 @@ export interface RunningServer {
 export function createLogger(config: Config, options: { pretty: boolean }): Pino {
   const settings = { level: config.logLevel, base: { service: config.appName } };
   if (!options.pretty) return pino(settings);
+  // pino-pretty (30 modules) only for a person at a terminal.
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof Pretty;
   return pino(settings, pretty({
     colorize: true, translateTime: "UTC:yyyy-mm-dd HH:MM:ss 'UTC'", ignore: "pid,hostname,service,mail", singleLine: false,
   }));
@@ -75,6 +79,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const mismatch = publicUrlWarning(config, new URL(url).port === "" ? 80 : Number(new URL(url).port));
   if (mismatch !== null) log.warn(mismatch);
   log.info({ url, managementUrl, database: config.databaseUrl.replace(/\/\/[^@]*@/, "//***@") }, `deadbolt listening on ${url}`);
+  releaseStartupMemory();
   return {
     url,
     managementUrl,

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import * as OTPAuth from "otpauth";
-import QRCode from "qrcode";
 import {
   consumeChallenge, consumeTotpStep, countUnusedRecoveryCodes, findChallenge, findDevice, findUserById, insertChallenge, replaceRecoveryCodes,
   useRecoveryCode, type UserRow,
@@ -41,6 +40,8 @@ async function describeSecret(ctx: AuthContext, user: UserRow, secret: OTPAuth.S
     issuer: ctx.issuer, label: user.email, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS, secret,
   });
   const otpauthUrl = totp.toString();
+  // qrcode (and pngjs, 57 modules) only when someone enrols.
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
   return { secret: secret.base32, otpauthUrl, qrSvg };
 }

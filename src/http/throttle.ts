@@ -1,4 +1,10 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis as RedisClient } from "ioredis";
+
+/** ioredis (40 modules) is loaded only when DEADBOLT_REDIS_URL asks for it. */
+function loadRedis(): typeof RedisClient {
+  return (createRequire(import.meta.url)("ioredis") as { Redis: typeof RedisClient }).Redis;
+}
 
 /**
  * Counts one client's failed attempts per fixed minute. Implementations never throw for an
@@ -82,7 +88,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   const now = options.now ?? Date.now;
   const limit = options.perMinute;
   const local = memoryCounts();
-  const redis = options.redisUrl === null ? null : new Redis(options.redisUrl, {
+  const redis = options.redisUrl === null ? null : new (loadRedis())(options.redisUrl, {
     enableOfflineQueue: false, commandTimeout: REDIS_TIMEOUT_MS, maxRetriesPerRequest: 0,
   });
   let healthy = true;

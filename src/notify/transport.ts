@@ -1,4 +1,5 @@
-import nodemailer from "nodemailer";
+import { createRequire } from "node:module";
+import type Nodemailer from "nodemailer";
 import type { Logger } from "../auth/context.ts";
 
 /** One rendered security e-mail. */
@@ -30,6 +31,8 @@ const SMTP_TIMEOUTS = Object.freeze({ connectionTimeout: 10_000, greetingTimeout
  * @example const transport = smtpTransport("smtp://127.0.0.1:2525");
  */
 export function smtpTransport(url: string): MailTransport {
+  // nodemailer (40 modules) is loaded only when DEADBOLT_SMTP_URL is set.
+  const nodemailer = createRequire(import.meta.url)("nodemailer") as typeof Nodemailer;
   const transporter = nodemailer.createTransport({ url, ...SMTP_TIMEOUTS });
   return {
     async send(mail) {
