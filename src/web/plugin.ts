@@ -25,7 +25,8 @@ export interface WebDeps {
 /** Server-rendered pages that work without JavaScript; admin console pages register beside them. */
 export async function webPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
-  await app.register(view, { engine: { eta }, root: VIEWS_DIR, viewExt: "eta" });
+  // siteName: DEADBOLT_APP_NAME in every page's title and header.
+  await app.register(view, { engine: { eta }, root: VIEWS_DIR, viewExt: "eta", defaultContext: { siteName: deps.config.appName } });
   await app.register(fastifyStatic, { root: ASSETS_DIR, prefix: "/assets/", decorateReply: false, index: false });
   // Browsers ask for /favicon.ico on every page; a 404 there is a console error on every visit.
   const favicon = readFileSync(join(ASSETS_DIR, "favicon.ico"));

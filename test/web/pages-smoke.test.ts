@@ -38,4 +38,13 @@ describe("pages smoke", () => {
     const empty = await t.app.inject({ method: "POST", url: "/forgot", payload: "email=", headers: form });
     expect(empty.statusCode).toBe(400);
   });
+
+  it("names the site as DEADBOLT_APP_NAME says, in the title and header of every kind of page", async () => {
+    t = await createTestApp("sqlite", { env: { DEADBOLT_APP_NAME: "Acme <Sign-in>" } });
+    for (const url of ["/login", "/forgot", "/reset?token=not-a-token", "/set-password?token=not-a-token", "/unlock?token=not-a-token"]) {
+      const page = await t.app.inject({ method: "GET", url });
+      expect(page.body, url).toMatch(/<title>[^<]+ · Acme &lt;Sign-in&gt;<\/title>/);
+      expect(page.body, url).toContain('<a class="brand" href="/">Acme &lt;Sign-in&gt;</a>');
+    }
+  });
 });

@@ -38,7 +38,7 @@ type PasswordForm = "reset" | "set-password";
 /** A refused password is explained next to its field, not above the form. */
 function resetForm(
   reply: FastifyReply, status: number,
-  data: { token: string; minLength: number; passwordError?: string; confirmError?: string }, form: PasswordForm = "reset",
+  data: { token: string; minLength: number; siteName: string; passwordError?: string; confirmError?: string }, form: PasswordForm = "reset",
 ): FastifyReply {
   return page(reply, status, "reset", form === "reset"
     ? { title: "Set a new password", ...data, action: "/reset", invited: false }
@@ -48,6 +48,9 @@ function resetForm(
 /** SPEC "Recovery": forgot / reset / unlock, as JSON API and as pages that work without JavaScript. */
 export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDeps): Promise<void> {
   const { auth, config } = deps;
+  // Every page names the site as DEADBOLT_APP_NAME says.
+  const show = (reply: FastifyReply, status: number, name: RecoveryPage, data: RecoveryPageData): FastifyReply =>
+    page(reply, status, name, { siteName: config.appName, ...data });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post("/api/auth/password/forgot", {
@@ -99,18 +102,18 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
   app.get("/unlock", { schema: { hide: true } }, async (request, reply) => {
     const token = field(request.query, "token");
     if (!(await isUsableToken(auth, token, "unlock"))) {
-      return page(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
+      return show(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
     }
-    return page(reply, 200, "unlock", { title: "Unlock your account", token });
+    return show(reply, 200, "unlock", { title: "Unlock your account", token });
   });
 
   app.post("/unlock", { schema: { hide: true } }, async (request, reply) => {
     const result = await redeemUnlockToken(auth, field(request.body, "token"), clientOf(request), { deviceToken: deviceTokenOf(request) });
     if (result === "invalid_token") {
-      return page(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
+      return show(reply, 400, "message", { title: "Unlock your account", message: INVALID_LINK, next: "forgot" });
     }
     setDeviceCookie(reply, config, result.deviceToken);
-    return page(reply, 200, "message", { title: "Account unlocked", ok: true, message: "Your account is unlocked. You can sign in again." });
+    return show(reply, 200, "message", { title: "Account unlocked", ok: true, message: "Your account is unlocked. You can sign in again." });
   });
 
   for (const form of ["reset", "set-password"] as const) {
@@ -121,16 +124,16 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
     app.get(`/${form}`, { schema: { hide: true } }, async (request, reply) => {
       const token = field(request.query, "token");
       if (!(await isUsableToken(auth, token, kind))) {
-        return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+        return show(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
-      return resetForm(reply, 200, { token, minLength: auth.passwords.minLength }, form);
+      return resetForm(reply, 200, { token, minLength: auth.passwords.minLength, siteName: config.appName }, form);
     });
 
     app.post(`/${form}`, { schema: { hide: true } }, async (request, reply) => {
       const token = field(request.body, "token");
       const password = field(request.body, "password");
       if (!(await isUsableToken(auth, token, kind))) {
-        return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+        return show(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
       const minLength = auth.passwords.minLength;
       // The API's limit (PasswordField), said next to the field rather than as a 400 without words.
@@ -138,15 +141,15 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
         return resetForm(reply, 400, { token, minLength, passwordError: `The password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, form);
       }
       if (password !== field(request.body, "confirm")) {
-        return resetForm(reply, 400, { token, minLength, confirmError: "The two passwords are not the same." }, form);
+        return resetForm(reply, 400, { token, minLength, siteName: config.appName, confirmError: "The two passwords are not the same." }, form);
       }
       const result = await redeemResetToken(auth, token, password, clientOf(request), { deviceToken: deviceTokenOf(request) });
       if (result.kind === "weak_password") {
-        return resetForm(reply, 400, { token, minLength, passwordError: `The password ${result.reason}.` }, form);
+        return resetForm(reply, 400, { token, minLength, siteName: config.appName, passwordError: `The password ${result.reason}.` }, form);
       }
-      if (result.kind === "invalid_token") return page(reply, 400, "message", { title, message: invalid, next: "forgot" });
+      if (result.kind === "invalid_token") return show(reply, 400, "message", { title, message: invalid, next: "forgot" });
       setDeviceCookie(reply, config, result.deviceToken);
-      return page(reply, 200, "message", form === "reset"
+      return show(reply, 200, "message", form === "reset"
         ? { title: "Password changed", ok: true, message: "Your password has been changed and every session was signed out. Sign in with the new password." }
         : { title: "Password set", ok: true, message: "Your password is set. Sign in with your e-mail address and the new password." });
     });
