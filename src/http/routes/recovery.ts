@@ -138,7 +138,7 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
       const minLength = auth.passwords.minLength;
       // The API's limit (PasswordField), said next to the field rather than as a 400 without words.
       if (password.length > PASSWORD_MAX_LENGTH) {
-        return resetForm(reply, 400, { token, minLength, passwordError: `The password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, form);
+        return resetForm(reply, 400, { token, minLength, siteName: config.appName, passwordError: `The password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, form);
       }
       if (password !== field(request.body, "confirm")) {
         return resetForm(reply, 400, { token, minLength, siteName: config.appName, confirmError: "The two passwords are not the same." }, form);
