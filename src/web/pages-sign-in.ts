@@ -9,7 +9,7 @@ import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
 import type { WebDeps } from "./plugin.ts";
 import { appClient, appSignIn, appView, EXPIRED_MESSAGE, mfaPath, type AppSignIn } from "./sign-in-oidc.ts";
-import { isoTime } from "../time.ts";
+import { agoText, utcText } from "../time.ts";
 
 const MFA_COOKIE = "deadbolt_mfa";
 // The API's own field rules: a form refuses (400, counting nothing) what the API calls malformed.
@@ -42,7 +42,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
 
   function failureText(reason: string, lockedUntil: number | null): string {
     if (config.disclosure === "informative") {
-      if (reason === "locked" && lockedUntil !== null) return `The account is locked until ${isoTime(lockedUntil)}.`;
+      if (reason === "locked" && lockedUntil !== null) return `The account is locked until ${utcText(lockedUntil)} (${agoText(lockedUntil, auth.now())}).`;
       if (reason === "disabled") return "The account is disabled. Contact an administrator.";
     }
     return config.loginFailureMessage;

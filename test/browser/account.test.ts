@@ -93,6 +93,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
     await page.getByRole("button", { name: "Sign out" }).click();
     await signInWithForm(page, origin, EMAIL, PASSWORD);
     await page.waitForURL(`${origin}/login/mfa`);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     const field = page.getByLabel("Code from your authenticator app, or a recovery code");
     // Letters must be typeable: no numeric-only keyboard.
     expect(await field.getAttribute("inputmode")).not.toBe("numeric");
@@ -111,6 +112,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? "account pages in Chromium" : SKIP
     const second = await page.locator("#recovery-codes li").allTextContents();
     expect(second).toHaveLength(10);
     for (const code of second) expect(first).not.toContain(code);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await screenshot(page, "account-new-recovery-codes");
     expect(problems).toEqual([]);
     await context.close();

@@ -47,4 +47,18 @@ describe("pages smoke", () => {
       expect(page.body, url).toContain('<a class="brand" href="/">Acme &lt;Sign-in&gt;</a>');
     }
   });
+
+  it("with informative disclosure, says until when the account is locked, in the pages' one time format", async () => {
+    t = await createTestApp("sqlite", { env: { DEADBOLT_LOCKOUT_DISCLOSURE: "informative", DEADBOLT_LOCKOUT_THRESHOLD: "2" } });
+    await t.createUser("p@example.com", "right-password");
+    const post = (password: string) => t.app.inject({
+      method: "POST", url: "/login", payload: `email=p%40example.com&password=${password}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    await post("nope");
+    await post("nope");
+    t.clock.advance(5 * 60_000);
+    const locked = await post("right-password");
+    expect(locked.body).toContain("The account is locked until 2026-11-22 12:15:00 UTC (in 10 min).");
+  });
 });
