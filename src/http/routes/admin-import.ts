@@ -42,7 +42,11 @@ export async function adminImportRoutes(app: FastifyInstance, deps: AdminImportR
       consumes: [...IMPORT_MEDIA_TYPES],
       response: {
         200: Type.Object({ ...Counts, dryRun: Type.Boolean() }),
-        400: Type.Object({ error: Type.String(), message: Type.String(), ...Counts, problems: Type.Optional(Type.Array(Problem)) }),
+        // A malformed request (invalid_request) has no counts: they are optional, or its 400 would fail to serialize (a 500).
+        400: Type.Object({
+          error: Type.String(), message: Type.String(), imported: Type.Optional(Counts.imported), skipped: Type.Optional(Counts.skipped),
+          invalid: Type.Optional(Counts.invalid), problems: Type.Optional(Type.Array(Problem)),
+        }),
         401: ErrorSchema, 403: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema,
       },
     },
