@@ -53,6 +53,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const dispatcher = startDispatcher({
     database: runtime.auth.database, transport, now: runtime.auth.now, log, publicUrl: config.publicUrl,
     from: config.mailFrom, appName: config.appName, intervalMs: DISPATCH_INTERVAL_MS, signal: runtime.auth.notify.signal,
+    owner: runtime.auth.instance,
   });
   const pruner = startPruner({ database: runtime.auth.database, now: runtime.auth.now, retentionMs: config.eventRetentionMs, log });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl });

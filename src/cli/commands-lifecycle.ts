@@ -25,7 +25,7 @@ async function sendNow(runtime: Runtime, io: Io, to: string): Promise<string> {
   const transport = createTransport(config, mailLog);
   const dispatcher = startDispatcher({
     database: auth.database, transport, now: auth.now, log: quietLogger(io), publicUrl: config.publicUrl,
-    from: config.mailFrom, appName: config.appName, intervalMs: 0,
+    from: config.mailFrom, appName: config.appName, intervalMs: 0, owner: auth.instance,
   });
   try {
     // The dispatcher starts draining at once; this waits for that drain too.

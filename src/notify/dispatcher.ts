@@ -3,8 +3,8 @@ import { hostname } from "node:os";
 import type { Logger } from "../auth/context.ts";
 import { logEvents } from "../auth/record.ts";
 import {
-  claimDueNotices, deleteTokens, insertEvents, insertTokens, isDatabaseUnavailable, markNoticeFailed, markNoticeSent, releaseNotices,
-  voidUnusedTokens, type Database, type NoticeKind, type OutboxRow, type SecurityEvent,
+  claimDueNotices, deleteTokens, insertEvents, insertTokens, isDatabaseUnavailable, markNoticeFailed, markNoticeSent, otherLeaseHolders,
+  releaseNotices, voidUnusedTokens, type Database, type NoticeKind, type OutboxRow, type SecurityEvent,
 } from "../store/index.ts";
 import { issueLinks } from "./links.ts";
 import { holdLeases, persist, type LeaseHold } from "./persist.ts";
@@ -23,6 +23,22 @@ export const RETRY_MAX_MS = 3_600_000;
 export const LEASE_MS = 120_000;
 export const LEASE_RENEW_MS = 30_000;
 const BATCH_SIZE = 10;
+
+/**
+ * The process the dispatcher runs in, as a heartbeating owner (src/auth/instance.ts): the rows
+ * it claims carry its id, so that another process reclaims them within seconds of its death
+ * instead of after the lease.
+ */
+export interface DispatcherOwner {
+  readonly id: string;
+  /** The owners among `owners` that stopped heartbeating. */
+  deadAmong(owners: readonly string[]): Promise<string[]>;
+  /** Makes this process's heartbeat fresh; false when it cannot (then it must not start a send). */
+  refresh(): Promise<boolean>;
+}
+
+/** Claims by heartbeating owners are named so; other workers' claims end only with their lease. */
+const OWNER_PREFIX = "instance:";
 
 export interface DispatcherOptions {
   readonly database: Database;
@@ -47,6 +63,8 @@ export interface DispatcherOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Real time between lease renewals; default LEASE_RENEW_MS. */
   readonly leaseRenewMs?: number;
+  /** Without one, a dead dispatcher's rows wait for their lease to end. */
+  readonly owner?: DispatcherOwner;
 }
 
 export interface Dispatcher {
@@ -110,7 +128,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const db = database.db;
   const random = options.random ?? Math.random;
   const randomBytes = options.randomBytes ?? cryptoRandomBytes;
-  const workerId = `${hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
+  const owner = options.owner;
+  const workerId = owner !== undefined ? `${OWNER_PREFIX}${owner.id}` : `${hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
   let chain: Promise<unknown> = Promise.resolve();
   let kickWaiting = false;
   let stopped = false;
@@ -188,6 +207,12 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       await persist("a mail was given back", () => releaseNotices(db, [Number(row.id)], workerId), persistOptions);
       return false;
     }
+    // A process that cannot prove it is alive may be presumed dead and its row re-sent by another.
+    if (owner !== undefined && !(await owner.refresh())) {
+      await persist("unsent links were voided", () => deleteTokens(db, issued.tokens.map((t) => t.tokenHash)), persistOptions);
+      await persist("a mail was given back", () => releaseNotices(db, [Number(row.id)], workerId), persistOptions);
+      return false;
+    }
     try {
       await transport.send({ ...rendered, from: options.from, to: row.to_email, messageId: messageIdOf(row.dedupe_key, publicUrl) });
     } catch (error) {
@@ -202,12 +227,21 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     return true;
   }
 
+  /** Heartbeating owners holding leases that have stopped heartbeating: their rows are due now. */
+  async function deadHolders(): Promise<string[]> {
+    if (owner === undefined) return [];
+    const holders = await otherLeaseHolders(db, { now: now(), workerId, prefix: OWNER_PREFIX });
+    if (holders.length === 0) return [];
+    const dead = await owner.deadAmong(holders.map((holder) => holder.slice(OWNER_PREFIX.length)));
+    return dead.map((id) => `${OWNER_PREFIX}${id}`);
+  }
+
   async function drainNow(): Promise<number> {
     let sent = 0;
     for (;;) {
       if (stopped) return sent;
       const rows = await claimDueNotices(db, database.dialect, {
-        now: now(), leaseMs: LEASE_MS, workerId, limit: options.batchSize ?? BATCH_SIZE,
+        now: now(), leaseMs: LEASE_MS, workerId, limit: options.batchSize ?? BATCH_SIZE, reclaimFrom: await deadHolders(),
       });
       if (rows.length === 0) return sent;
       const hold: LeaseHold = holdLeases(database, rows.map((r) => Number(r.id)), {

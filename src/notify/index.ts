@@ -1,4 +1,4 @@
-export type { Dispatcher, DispatcherOptions } from "./dispatcher.ts";
+export type { Dispatcher, DispatcherOptions, DispatcherOwner } from "./dispatcher.ts";
 export { LEASE_MS, MAX_ATTEMPTS, retryDelay, startDispatcher } from "./dispatcher.ts";
 export { isTokenShaped, RESET_TOKEN_TTL_MS, UNLOCK_TOKEN_MAX_TTL_MS } from "./links.ts";
 export type { ChangeActor, EffectNoticeContext, NoticeClient, NoticeSubject } from "./notices.ts";

@@ -24,7 +24,7 @@ export { countEventsByBucket, countUsers, topSourceIps, topTargetedAccounts } fr
 export type { ClaimOptions, EnqueueOptions, EnqueueOutcome, MarkSentOutcome, Notice, NoticeBudget, NoticeKind, OutboxRow, OutboxStatus, Recipient } from "./outbox.ts";
 export {
   budgetOf, claimDueNotices, enqueueNotices, listNotices, markNoticeFailed, markNoticeSent, NOTICE_KINDS, otherActiveAdmins,
-  releaseNotices, renewNoticeLeases,
+  otherLeaseHolders, releaseNotices, renewNoticeLeases,
 } from "./outbox.ts";
 export type { NewToken, TokenKind } from "./tokens.ts";
 export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTokens } from "./tokens.ts";

@@ -137,6 +137,17 @@ export interface ClaimOptions {
   readonly leaseMs: number;
   readonly workerId: string;
   readonly limit: number;
+  /** Workers known to be dead (their process stopped heartbeating): their leases count as ended. */
+  readonly reclaimFrom?: readonly string[];
+}
+
+/** Workers whose names start with `prefix` holding a live lease on a pending row, other than `workerId`. */
+export async function otherLeaseHolders(db: Db, options: { now: number; workerId: string; prefix: string }): Promise<string[]> {
+  const rows = await db.selectFrom("outbox").select("claimed_by").distinct()
+    .where("status", "=", "pending").where("claimed_until", ">", options.now)
+    .where("claimed_by", "<>", options.workerId).where("claimed_by", "like", `${options.prefix}%`)
+    .limit(50).execute();
+  return rows.flatMap((row) => (row.claimed_by === null ? [] : [row.claimed_by]));
 }
 
 /**
@@ -151,7 +162,10 @@ export async function claimDueNotices(db: Db, dialect: Dialect, options: ClaimOp
   const candidates = db.selectFrom("outbox").select("id")
     .where("status", "=", "pending")
     .where("due_at", "<=", now)
-    .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
+    .where((eb) => eb.or([
+      eb("claimed_until", "is", null), eb("claimed_until", "<=", now),
+      ...(options.reclaimFrom !== undefined && options.reclaimFrom.length > 0 ? [eb("claimed_by", "in", options.reclaimFrom)] : []),
+    ]))
     .orderBy("due_at").orderBy("id")
     .limit(options.limit);
   const lease = { claimed_until: now + options.leaseMs, claimed_by: options.workerId };
