@@ -1,3 +1,4 @@
+import { isMultiLine } from "../text.ts";
 import { changeRole, CLI_ACTOR, deleteUser, DISABLE_NOTE_MAX_LENGTH, disableUser, inviteUser, isValidEmail, resetMfa } from "../auth/index.ts";
 import type { Runtime } from "../runtime.ts";
 import { listNotices, normalizeEmail } from "../store/index.ts";
@@ -126,6 +127,10 @@ const disable: Command = {
     const note = text(values, "note");
     if (note !== undefined && note.length > DISABLE_NOTE_MAX_LENGTH) {
       throw new UsageError(`--note is longer than ${DISABLE_NOTE_MAX_LENGTH} characters`);
+    }
+    // The API's rule (NoteField): an escape sequence kept in the event would reach an admin's terminal.
+    if (note !== undefined && !isMultiLine(note)) {
+      throw new UsageError("--note must not contain control characters (other than tab and line breaks)");
     }
     return withRuntime(io, async (runtime) => {
       const row = await findOrFail(runtime, positionals[0] as string);

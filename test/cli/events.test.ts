@@ -103,6 +103,10 @@ describe.each(DIALECTS)("deadbolt events (%s)", (dialect) => {
   it.each([
     [["--type", "login.nope"], /unknown event type "login\.nope"/],
     [["--since", "yesterday"], /--since/],
+    // Issue 8: out of range is a usage error on both dialects, never a query one of them refuses.
+    [["--since", "300000-01-01"], /--since/],
+    [["--since", "99999999999d"], /--since/],
+    [["--since", `${"9".repeat(30)}d`], /--since/],
     [["--limit", "0"], /--limit/],
     [["--limit", "ten"], /--limit/],
     [["--user"], /--user/],

@@ -80,6 +80,10 @@ describe.each(DIALECTS)("deadbolt user lifecycle (%s)", (dialect) => {
     const none = await cli(["user", "reset-mfa", "ann@example.com"]);
     expect(none).toMatchObject({ code: 0, stdout: "ann@example.com: had no two-step verification; nothing changed\n" });
 
+    // Issue 8: the API's note rule; an escape sequence would reach an admin's terminal through `events`.
+    const escaped = await cli(["user", "disable", "ann@example.com", "--note", "left\u001b[2J"]);
+    expect(escaped).toMatchObject({ code: 2, stdout: "" });
+    expect(escaped.stderr).toMatch(/--note must not contain control characters/);
     const disabled = await cli(["user", "disable", "ann@example.com", "--note", "left the company"]);
     expect(disabled).toMatchObject({ code: 0, stdout: "ann@example.com: disabled; sessions ended\n" });
     const [event] = await inspect((r) => listEvents(r.auth.database.db, { type: "account.disabled", email: "ann@example.com", order: "newest" }));
