@@ -7,6 +7,7 @@ import { createInstance } from "../auth/instance.ts";
 import { createOutboxSignal } from "../notify/signal.ts";
 import { MFA_CHALLENGE_TTL_MS, SLOT_WAIT_MS } from "../runtime.ts";
 import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store/index.ts";
+import { cleanHeaderText, withoutNul } from "../text.ts";
 import { resolvePolicy } from "./policy.ts";
 import { openStorage } from "./storage.ts";
 import { createTimingEqualizer } from "./timing.ts";
@@ -23,11 +24,17 @@ function checkAccount(account: unknown, method: string): string {
   if (typeof account !== "string" || account.length === 0 || account.length > MAX_ACCOUNT_LENGTH) {
     throw new LockoutUsageError(`lockout.${method}: account must be a non-empty string of at most ${MAX_ACCOUNT_LENGTH} characters`);
   }
-  return account;
+  // An app's own Kysely or pool has no NUL-free wrapper (store/text-parameters.ts): the same
+  // mapping here, so a NUL an attacker typed is one more character on both dialects, never an error.
+  return withoutNul(account);
 }
 
 function clientOf(client: AttemptClient | undefined): Client {
-  return { ip: client?.ip ?? null, userAgent: client?.userAgent ?? null };
+  const { ip, userAgent } = client ?? {};
+  return {
+    ip: typeof ip === "string" ? withoutNul(ip) : null,
+    userAgent: typeof userAgent === "string" ? cleanHeaderText(userAgent, 512) : null,
+  };
 }
 
 function option<T extends string>(value: T | undefined, allowed: readonly T[], name: string, fallback: T): T {

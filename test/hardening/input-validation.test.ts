@@ -6,6 +6,8 @@
  */
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { createLockout } from "../../src/index.ts";
 import { parseSince } from "../../src/since.ts";
 import { findUserByEmail, insertEvents, listEvents } from "../../src/store/index.ts";
 import { createTestApp, postLogin, type TestApp } from "../support/app.ts";
@@ -180,6 +182,22 @@ describe.each(DIALECTS)("input validation at the boundary (%s)", (dialect) => {
     expect(stored?.userAgent).toBe("ua\uFFFD");
     expect(stored?.details.note).toBe(`n${NUL}`); // JSON text carries it escaped, which both store
     expect(await findUserByEmail(t.auth.database.db, `user${NUL}@example.com`)).toBeUndefined();
+  });
+
+  it("the library over the app's own pool or file: a NUL in an account or a user agent is never an error", async () => {
+    const pool = dialect === "postgres" ? new pg.Pool({ connectionString: t.database.url }) : null;
+    const lockout = createLockout(pool === null ? { databaseUrl: t.database.url, policy: { threshold: 2 } } : { db: pool, policy: { threshold: 2 } });
+    try {
+      const client = { ip: `198.51.100.9${NUL}`, userAgent: `lib${NUL}agent` };
+      expect(await lockout.attempt({ account: `lib${NUL}user`, verify: () => false, client })).toBe("failed");
+      expect(await lockout.attempt({ account: `lib${NUL}user`, verify: () => false, client })).toBe("failed");
+      expect((await lockout.status(`lib${NUL}user`)).status).toBe("locked");
+      const [failed] = (await lockout.events({ account: `lib${NUL}user` })).filter((e) => e.type === "login.failed");
+      expect(failed?.userAgent).toBe("lib agent");
+    } finally {
+      await lockout.close();
+      await pool?.end();
+    }
   });
 
   it("web forms apply their API's limits: a password over 1,024 characters is a 400 that counts nothing", async () => {
