@@ -1,7 +1,7 @@
 import { parseSince } from "../since.ts";
 import { EVENT_TYPES, findUserByEmail, listEvents, normalizeEmail, type EventFilter } from "../store/index.ts";
-import { flag, text, type Values } from "./args.ts";
-import { withRuntime, writeJson, type Command } from "./command.ts";
+import { text, type Values } from "./args.ts";
+import { JSON_OPTION, printResult, withRuntime, type Command } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { toEventView } from "../auth/index.ts";
 import { eventTable } from "./output.ts";
@@ -50,7 +50,7 @@ export const EVENTS_COMMAND: Command = {
   ],
   options: {
     user: { type: "string" }, type: { type: "string" }, since: { type: "string" }, limit: { type: "string" },
-    json: { type: "boolean" },
+    ...JSON_OPTION,
   },
   args: [],
   run: (io, { values }) => {
@@ -72,9 +72,7 @@ export const EVENTS_COMMAND: Command = {
       };
       const events = (await listEvents(db, filter)).map(toEventView);
       if (max !== undefined) events.reverse();
-      if (flag(values, "json")) writeJson(io, events);
-      else io.stdout.write(events.length === 0 ? "no matching events\n" : eventTable(events));
-      return 0;
+      return printResult(io, values, events, () => events.length === 0 ? "no matching events\n" : eventTable(events));
     });
   },
 };

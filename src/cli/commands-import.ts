@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { CLI_ACTOR, importUsers } from "../auth/index.ts";
 import { flag } from "./args.ts";
-import { withRuntime, writeJson, type Command } from "./command.ts";
+import { JSON_OPTION, withRuntime, writeJson, type Command } from "./command.ts";
 import { CliError } from "./errors.ts";
 
 async function readImportFile(path: string): Promise<string> {
@@ -26,7 +26,7 @@ export const IMPORT_COMMAND: Command = {
     "--dry-run     only validate and count; nothing is written",
     "--json        print {imported, skipped, invalid, dryRun, problems} as JSON",
   ],
-  options: { "dry-run": { type: "boolean" }, json: { type: "boolean" } },
+  options: { "dry-run": { type: "boolean" }, ...JSON_OPTION },
   args: ["file.jsonl"],
   run: async (io, { values, positionals }) => {
     const path = positionals[0] as string;
