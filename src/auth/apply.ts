@@ -1,19 +1,20 @@
 import {
   budgetOf, compareAndSetLockout, LAST_ADMIN_LOCK, deleteUserChallenges, deleteUserSessions, enqueueNotices, findUserById, insertEvents, lockoutStateOf,
-  type EnqueueOptions, type EnqueueOutcome, type LockoutWrite, type Notice, type SecurityEvent, type UserRow,
+  type EnqueueOptions, type EnqueueOutcome, type LockoutWrite, type Notice, type Schema, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { LockoutState } from "../lockout/index.ts";
 import type { AuthContext } from "./context.ts";
 import { logEvents } from "./record.ts";
 
 /**
  * Writes a lockout state, its events and the security e-mails it causes atomically (the
- * transactional outbox); false when another attempt won the race.
+ * transactional outbox); false when another attempt won the race. `within` adds writes of the
+ * caller's (a completed sign-in's session and device) to the same transaction.
  */
 export async function applyLockoutWrite(
   ctx: AuthContext, row: UserRow, change: LockoutWrite, events: readonly SecurityEvent[],
-  wanted: readonly Notice[] = [],
+  wanted: readonly Notice[] = [], within?: (trx: Kysely<Schema>) => Promise<void>,
 ): Promise<boolean> {
   const notices = ctx.notify.delivery === "none" ? [] : wanted;
   let outcomes: EnqueueOutcome[] = [];
@@ -36,6 +37,7 @@ export async function applyLockoutWrite(
       await deleteUserChallenges(trx, row.id, { untrustedOnly });
     }
     outcomes = await enqueueNotices(trx, ctx.database.dialect, notices, noticeLimits(ctx, change.now));
+    await within?.(trx);
     return true;
   });
   if (written) {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import {
   countUserDevices, deleteUserDevice, deleteUserDevices, findUserByEmail, findUserDevice, listUserDevices, normalizeEmail,
-  upsertDevice, type DeviceRow, type UserRow,
+  upsertDevice, type DeviceRow, type Schema, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
+import type { Kysely } from "kysely";
 import type { AuthContext, Client } from "./context.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { hashToken } from "./sessions.ts";
@@ -80,19 +81,30 @@ export function trustedForNotice(ctx: AuthContext, token: string | null | undefi
  * browser, several users), else a new one. Null when DEADBOLT_DEVICE_TRUST=off.
  */
 export async function trustClient(
-  ctx: AuthContext, user: UserRow, input: { readonly token: string | null | undefined; readonly client: Client; readonly via: string },
+  ctx: AuthContext, user: UserRow, input: TrustInput,
 ): Promise<string | null> {
-  if (!ctx.deviceTrust) return null;
+  const { token, events } = await trustClientWrites(ctx, ctx.database.db, user, input);
+  if (events.length > 0) await recordEvents(ctx, events);
+  return token;
+}
+
+type TrustInput = { readonly token: string | null | undefined; readonly client: Client; readonly via: string };
+
+/** trustClient's device write through `db` (a transaction); the events are the caller's to insert and log. */
+export async function trustClientWrites(
+  ctx: AuthContext, db: Kysely<Schema>, user: UserRow, input: TrustInput,
+): Promise<{ readonly token: string | null; readonly events: SecurityEvent[] }> {
+  if (!ctx.deviceTrust) return { token: null, events: [] };
   const token = isDeviceTokenShaped(input.token) ? input.token : ctx.randomBytes(DEVICE_TOKEN_BYTES).toString("base64url");
   const now = ctx.now();
-  const { row, created } = await upsertDevice(ctx.database.db, {
+  const { row, created } = await upsertDevice(db, {
     id: randomUUID(), tokenHash: hashToken(token), userId: user.id, now, ip: input.client.ip, userAgent: input.client.userAgent,
   });
-  if (created) {
-    await recordEvents(ctx, [eventFor("device.trusted", { user }, input.client, now,
-      `this client is now a trusted device of the account (${input.via})`, { deviceId: row.id, via: input.via })]);
-  }
-  return token;
+  const events = created
+    ? [eventFor("device.trusted", { user }, input.client, now, `this client is now a trusted device of the account (${input.via})`,
+        { deviceId: row.id, via: input.via })]
+    : [];
+  return { token, events };
 }
 
 function iso(ms: number): string {

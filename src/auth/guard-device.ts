@@ -220,6 +220,7 @@ async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, rese
           .executeTakeFirst();
         if (Number(done.numUpdatedRows) !== 1) throw new LostRace();
         await insertEvents(trx, events);
+        await request.completion?.(trx, row);
       });
     } catch (error) {
       if (error instanceof LostRace) continue;

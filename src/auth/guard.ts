@@ -5,8 +5,9 @@ import {
 } from "../lockout/index.ts";
 import {
   compareAndSetLockout, countOtherActiveAdmins, findUserById, lockoutStateOf, otherActiveAdmins, type DeviceRow, type LockoutWrite,
-  type Notice, type Recipient, type SecurityEvent, type UserRow,
+  type Notice, type Recipient, type Schema, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
+import type { Kysely } from "kysely";
 import { effectNotices } from "../notify/notices.ts";
 import { applyLockoutWrite } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
@@ -44,6 +45,11 @@ export interface GuardRequest {
    * it or its second factor.
    */
   readonly device?: DeviceRow | null;
+  /**
+   * With `complete_login`: the sign-in's own writes (session, trusted device, mails), made in
+   * the transaction that releases the slot, resets the counters and records login.succeeded.
+   */
+  readonly completion?: (trx: Kysely<Schema>, user: UserRow) => Promise<void>;
 }
 
 function laneOfRequest(ctx: AuthContext, request: GuardRequest): CounterLane {
@@ -240,7 +246,8 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
           { via: request.via, ...(request.client.app ? { client: request.client.app.clientId, clientName: request.client.app.name } : {}),
             ...(lane === "device" ? { trustedDevice: true, deviceId: request.device?.id } : {}) })]
       : [];
-    if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events)) {
+    const within = complete && request.completion ? (trx: Kysely<Schema>) => request.completion!(trx, row) : undefined;
+    if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events, [], within)) {
       if (complete && lane === "device" && request.device) await completeOnDevice(ctx, request.device.id, request.client);
       return { kind: "verified", user: { ...row, last_login_at: complete ? now : row.last_login_at } };
     }

@@ -1,14 +1,12 @@
 import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } from "../store/index.ts";
-import { newDeviceNotice } from "../notify/notices.ts";
-import { queueNotices } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
-import { findTrustedDevice, trustClient, trustedForNotice } from "./devices.ts";
+import { findTrustedDevice, trustedForNotice } from "./devices.ts";
 import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
 import { needsUpgrade } from "./password.ts";
 import { eventFor, recordEvents } from "./record.ts";
-import { createSession } from "./sessions.ts";
+import { signInWrites } from "./sign-in-writes.ts";
 
 export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | "disabled" | "throttled";
 
@@ -75,6 +73,9 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
   // A device this user trusts gets the hashing lane ahead of untrusted attempts.
   const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
   const deviceTrusted = request.deviceTrusted ?? trustedForNotice(ctx, request.deviceToken, device);
+  const writes = signInWrites(ctx, {
+    client: request.client, deviceToken: request.deviceToken, notifyNewDevice: deviceTrusted === false && ctx.notify.newDevice,
+  });
   const result = await guardSecret(ctx, {
     userId: user.id,
     user,
@@ -85,6 +86,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
     client: request.client,
     via: "login",
     onSuccess: mfa ? "release" : "complete_login",
+    completion: mfa ? undefined : writes.within,
   });
   switch (result.kind) {
     case "verified":
@@ -95,13 +97,7 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
         return { kind: "mfa_required", user: result.user, mfaToken };
       }
       ctx.metrics.loginOutcome("succeeded");
-      if (deviceTrusted === false && ctx.notify.newDevice) {
-        await queueNotices(ctx, [newDeviceNotice(result.user, { client: request.client, now: ctx.now() }, ctx.randomBytes(9).toString("base64url"))]);
-      }
-      return {
-        kind: "authenticated", user: result.user, token: await createSession(ctx, result.user, request.client),
-        deviceToken: await trustClient(ctx, result.user, { token: request.deviceToken, client: request.client, via: "login" }),
-      };
+      return { kind: "authenticated", user: result.user, ...writes.committed() };
     case "failed":
       ctx.metrics.loginOutcome("wrong_password");
       return { kind: "failed", reason: "wrong_password", user: result.user, attemptsRemaining: result.attemptsRemaining };

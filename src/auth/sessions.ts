@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
+import type { Kysely } from "kysely";
 import {
-  deleteSession, findSession, findUserById, insertSession, touchSession, type UserRow,
+  deleteSession, findSession, findUserById, insertSession, touchSession, type Schema, type UserRow,
 } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
 
@@ -12,10 +13,10 @@ export function hashToken(token: string): string {
 }
 
 /** A new 256-bit session token; only its SHA-256 is stored. */
-export async function createSession(ctx: AuthContext, user: UserRow, client: Client): Promise<string> {
+export async function createSession(ctx: AuthContext, user: UserRow, client: Client, db: Kysely<Schema> = ctx.database.db): Promise<string> {
   const token = ctx.randomBytes(32).toString("base64url");
   const now = ctx.now();
-  await insertSession(ctx.database.db, {
+  await insertSession(db, {
     tokenHash: hashToken(token),
     userId: user.id,
     createdAt: now,
