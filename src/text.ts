@@ -11,15 +11,17 @@
 /**
  * The characters no stored or looked-up text may hold, as the body of a regular-expression
  * class (for JSON Schema `pattern`, which Ajv compiles with the `u` flag): C0 controls (NUL
- * included), DEL, C1 controls, and lone UTF-16 surrogates (no database can store one as it is).
+ * included), DEL, C1 controls, the line and paragraph separators, the bidirectional overrides
+ * and isolates (they make an address in the console or a mail read as another: "Trojan
+ * Source"), and lone UTF-16 surrogates (no database can store one as it is).
  */
-export const CONTROL_CLASS = "\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF";
+export const CONTROL_CLASS = "\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF";
 
 /** One line of text: no control character at all. */
 export const SINGLE_LINE_PATTERN = `^[^${CONTROL_CLASS}]*$`;
 
 /** Free text such as an admin's note: tab, line feed and carriage return are allowed, nothing else. */
-export const MULTI_LINE_PATTERN = "^(?:[\\t\\n\\r]|[^\\u0000-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF])*$";
+export const MULTI_LINE_PATTERN = `^(?:[\\t\\n\\r]|[^${CONTROL_CLASS}])*$`;
 
 /**
  * An e-mail address as a client may type it (surrounding whitespace is trimmed later): one @,
@@ -30,7 +32,7 @@ export const EMAIL_INPUT_PATTERN = `^\\s*[^\\s@${CONTROL_CLASS}]+@[^\\s@${CONTRO
 const SINGLE_LINE = new RegExp(SINGLE_LINE_PATTERN, "u");
 const MULTI_LINE = new RegExp(MULTI_LINE_PATTERN, "u");
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROLS = /[\u0000-\u001F\u007F-\u009F]/gu;
+const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/gu;
 
 /** The longest e-mail address (RFC 5321 path limit), for every e-mail field. */
 export const EMAIL_MAX_LENGTH = 254;

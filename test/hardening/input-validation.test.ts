@@ -70,6 +70,8 @@ describe.each(DIALECTS)("input validation at the boundary (%s)", (dialect) => {
     await refused({ method: "POST", url: "/api/auth/login", payload: { email: `us${NUL}er@example.com`, password: "guess" } });
     await refused({ method: "POST", url: "/api/auth/login", payload: { email: `${USER}${NUL}`, password: "guess" } });
     await refused({ method: "POST", url: "/api/auth/login", payload: { email: USER, password: "guess", deviceToken: NUL } });
+    // A right-to-left override makes an address read as another in the console and in mails.
+    await refused({ method: "POST", url: "/api/auth/login", payload: { email: "user@\u202Emoc.elpmaxe", password: "guess" } });
     const page = await refused({ method: "POST", url: "/login", headers: FORM, payload: form({ email: `us${NUL}er@example.com`, password: "guess" }) }, 400, null);
     expect(page).toContain("Enter your e-mail address and password.");
   });
@@ -163,13 +165,13 @@ describe.each(DIALECTS)("input validation at the boundary (%s)", (dialect) => {
   });
 
   it("a User-Agent with NUL and control characters is stored cleaned; the login still works", async () => {
-    const agent = `odd${NUL}agent\u0001\u007f/1.0`;
+    const agent = `odd${NUL}agent\u0001\u007f/1.0\u202E`;
     const wrong = await postLogin(t.app, USER, "not the password", { "user-agent": agent });
     expect(wrong.statusCode).toBe(401);
     const right = await postLogin(t.app, USER, PASSWORD, { "user-agent": agent });
     expect(right.statusCode, right.body).toBe(200);
     const [latest] = await listEvents(t.auth.database.db, { userId, order: "newest", limit: 1 });
-    expect(latest?.userAgent).toBe("odd agent  /1.0");
+    expect(latest?.userAgent).toBe("odd agent  /1.0 ");
   });
 
   it("the store itself never passes a NUL to the database: stored and looked up the same on both dialects", async () => {
