@@ -144,7 +144,7 @@ export function createLockout(options: LockoutOptions): Lockout {
       const deviceToken = result.kind === "verified" && signIn === "complete" && request.onDeviceToken
         ? await trustClient(ctx, result.user, { token: presented, client, via: "login" })
         : null;
-      await timing.finish(started, { verified: result.kind === "verified" || result.kind === "failed" });
+      await timing.finish(started, { sample: result.kind === "verified" || result.kind === "failed" });
       // Not awaited: what it returns may be a thenable that settles only once the answer is sent.
       if (deviceToken !== null) request.onDeviceToken?.(deviceToken);
       return result.kind === "verified" ? "verified" : result.kind === "failed" ? "failed" : "refused";

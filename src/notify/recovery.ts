@@ -17,7 +17,11 @@ import { resetNotice } from "./notices.ts";
  * account (locked and disabled ones included) and records `password.reset_requested`
  * either way. Returns nothing, so no caller can tell known addresses from unknown ones.
  */
-export async function requestPasswordReset(ctx: AuthContext, email: string, client: Client): Promise<void> {
+/**
+ * `known` is for the caller's answer timing only (a known address does more database work);
+ * it must never reach the answer.
+ */
+export async function requestPasswordReset(ctx: AuthContext, email: string, client: Client): Promise<{ readonly known: boolean }> {
   const now = ctx.now();
   const address = normalizeEmail(email);
   const user = isValidEmail(address) ? await findUserByEmail(ctx.database.db, address) : undefined;
@@ -26,7 +30,7 @@ export async function requestPasswordReset(ctx: AuthContext, email: string, clie
       "password reset requested for an unknown e-mail address; nothing was sent", { known: false })];
     await insertEvents(ctx.database.db, events);
     logEvents(ctx, events);
-    return;
+    return { known: false };
   }
   const notice = resetNotice(user, { client, now }, ctx.randomBytes(12).toString("base64url"));
   const { events, outcomes } = await ctx.database.db.transaction().execute(async (trx) => {
@@ -40,6 +44,7 @@ export async function requestPasswordReset(ctx: AuthContext, email: string, clie
   });
   logEvents(ctx, events);
   reportQueued(ctx, [notice], outcomes);
+  return { known: true };
 }
 
 /** True when `token` is an unused, unexpired token of `kind`; never spends it (for GET pages). */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { completeMfaLogin, endSession, login } from "../auth/index.ts";
+import { createTimingEqualizer } from "../auth/answer-timing.ts";
 import { requestPasswordReset } from "../notify/index.ts";
 import type { UserRow } from "../store/index.ts";
 import { deviceTokenOf, setDeviceCookie } from "../http/device.ts";
@@ -138,6 +139,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
   app.get("/forgot", { schema: { hide: true } }, async (request, reply) =>
     renderPage(reply, "forgot", { title: "Reset your password", viewer: viewerOf(await pageSession(auth, request)) }));
 
+  const forgotPacing = createTimingEqualizer();
   app.post("/forgot", { schema: { hide: true } }, async (request, reply) => {
     const startedAt = performance.now();
     const email = field(request.body, "email")?.trim() ?? "";
@@ -146,8 +148,8 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
       return renderPage(reply, "forgot", { title: "Reset your password", viewer, error: "Enter your e-mail address." }, 400);
     }
     // Same answer and timing whether or not the address has an account.
-    await requestPasswordReset(auth, email, clientOf(request));
-    await padFailure(startedAt);
+    const { known } = await requestPasswordReset(auth, email, clientOf(request));
+    await forgotPacing.finish(startedAt, { sample: known });
     return renderPage(reply, "forgot", { title: "Reset your password", viewer, sent: true });
   });
 }

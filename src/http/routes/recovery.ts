@@ -2,12 +2,12 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { AuthContext } from "../../auth/index.ts";
+import { createTimingEqualizer } from "../../auth/answer-timing.ts";
 import type { Config } from "../../config.ts";
 import { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordReset } from "../../notify/index.ts";
 import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "../../notify/pages.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
-import { padFailure } from "../login-answer.ts";
 import { EmailField, ErrorSchema, PasswordField, TokenField } from "../schemas.ts";
 import { clientOf } from "../session.ts";
 import { PASSWORD_MAX_LENGTH } from "../../text.ts";
@@ -52,6 +52,7 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
   const show = (reply: FastifyReply, status: number, name: RecoveryPage, data: RecoveryPageData): FastifyReply =>
     page(reply, status, name, { siteName: config.appName, ...data });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const pacing = createTimingEqualizer();
 
   api.post("/api/auth/password/forgot", {
     schema: {
@@ -62,9 +63,10 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
     },
   }, async (request, reply) => {
     const startedAt = performance.now();
-    await requestPasswordReset(auth, request.body.email, clientOf(request));
-    // Known addresses do more database work than unknown ones: answer on the same time grid.
-    await padFailure(startedAt);
+    const { known } = await requestPasswordReset(auth, request.body.email, clientOf(request));
+    // Known addresses do more database work than unknown ones: every answer waits as long as
+    // a known one does, then ends on the time grid.
+    await pacing.finish(startedAt, { sample: known });
     return reply.code(202).send({ status: "accepted" as const });
   });
 
