@@ -1,6 +1,6 @@
 import { findUserByEmail, normalizeEmail, upgradePasswordHash, type UserRow } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
-import { findTrustedDevice, trustedForNotice } from "./devices.ts";
+import { findTrustedDevice, isDeviceTokenShaped, trustedForNotice } from "./devices.ts";
 import type { Lane } from "./priority-gate.ts";
 import { guardSecret } from "./guard.ts";
 import { issueMfaChallenge } from "./mfa.ts";
@@ -8,7 +8,12 @@ import { needsUpgrade } from "./password.ts";
 import { eventFor, recordEvents } from "./record.ts";
 import { signInWrites } from "./sign-in-writes.ts";
 
-export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | "disabled" | "throttled";
+/**
+ * `throttled`: no verification slot of the account freed up in time (answered like a failure);
+ * `busy`: the untrusted hashing queue is full (a flood), so the attempt was turned away before
+ * anything was looked up, counted or verified (answered 429 with Retry-After).
+ */
+export type LoginFailureReason = "unknown_user" | "wrong_password" | "locked" | "disabled" | "throttled" | "busy";
 
 export type LoginResult =
   /** `deviceToken`: the token this client keeps as a trusted device (null with DEADBOLT_DEVICE_TRUST=off). */
@@ -53,13 +58,32 @@ async function upgradeHash(ctx: AuthContext, user: UserRow, password: string): P
   }
 }
 
+function admitsUntrusted(ctx: AuthContext): boolean {
+  return ctx.hasher.admits?.("untrusted") ?? true;
+}
+
+function busy(ctx: AuthContext, user: UserRow | null): LoginResult {
+  // No event: a flood would write one per request (the throttle's `client.throttled` summarises).
+  ctx.metrics.loginOutcome("busy");
+  return { kind: "failed", reason: "busy", user, attemptsRemaining: null };
+}
+
 /**
  * Password login through the guard. Unknown, wrong, locked and disabled all spend one
  * argon2 verification, so their cost is the same; the caller maps them to one answer.
  */
 export async function login(ctx: AuthContext, request: LoginRequest): Promise<LoginResult> {
   const email = normalizeEmail(request.email);
+  // While the untrusted hashing queue is full (a flood), an untrusted attempt is turned away
+  // before it is counted or verified, and one that presents no device token before any
+  // database work at all; whether the account exists plays no part, so the answer tells nothing.
+  const presentsToken = ctx.deviceTrust && isDeviceTokenShaped(request.deviceToken);
+  if (request.lane !== "trusted" && !presentsToken && !admitsUntrusted(ctx)) return busy(ctx, null);
   const user = await findUserByEmail(ctx.database.db, email);
+  const device = user ? await findTrustedDevice(ctx, user.id, request.deviceToken) : null;
+  // A device this user trusts gets the hashing lane ahead of untrusted attempts.
+  const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
+  if (lane === "untrusted" && presentsToken && !admitsUntrusted(ctx)) return busy(ctx, user ?? null);
   if (!user) {
     await ctx.hasher.dummyVerify(request.password);
     ctx.metrics.verification("dummy");
@@ -69,9 +93,6 @@ export async function login(ctx: AuthContext, request: LoginRequest): Promise<Lo
     return { kind: "failed", reason: "unknown_user", user: null, attemptsRemaining: null };
   }
   const mfa = user.mfa_enabled === 1;
-  const device = await findTrustedDevice(ctx, user.id, request.deviceToken);
-  // A device this user trusts gets the hashing lane ahead of untrusted attempts.
-  const lane: Lane = request.lane ?? (device !== null ? "trusted" : "untrusted");
   const deviceTrusted = request.deviceTrusted ?? trustedForNotice(ctx, request.deviceToken, device);
   const writes = signInWrites(ctx, {
     client: request.client, deviceToken: request.deviceToken, notifyNewDevice: deviceTrusted === false && ctx.notify.newDevice,

@@ -46,6 +46,24 @@ export interface Hasher {
    * locked and disabled accounts answer as slowly as a wrong password.
    */
   dummyVerify(password: string, options?: VerifyOptions): Promise<void>;
+  /**
+   * False when a verification in `lane` would join a queue already at its bound (a flood):
+   * the attempt is then refused as busy before anything is counted or verified. Absent means
+   * always admitted (hashers without a queue).
+   */
+  admits?(lane: Lane): boolean;
+}
+
+/**
+ * The longest queue of untrusted verifications: 64 per place of the gate, at least 256, i.e. a
+ * few seconds of queue (a verification takes 20–30 ms per core). A burst on one account (every
+ * surplus attempt spends a dummy verification once it sees the lock) fits; a flood from more
+ * addresses than the per-client throttle can hold back would otherwise grow the queue, and
+ * every untrusted answer's wait, the legitimate ones included, without end. Beyond it,
+ * untrusted attempts are turned away at once. Trusted attempts have their own lane.
+ */
+export function maxUntrustedWaiting(concurrency: number): number {
+  return Math.max(256, 64 * concurrency);
 }
 
 /**
@@ -53,9 +71,12 @@ export interface Hasher {
  * devices (and hashing of new passwords, which only signed-in users and mailed links reach)
  * go ahead of queued untrusted ones, so a flood of guesses cannot slow the known users down.
  */
-export async function createArgon2Hasher(options: { concurrency?: number } = {}): Promise<Hasher> {
+export async function createArgon2Hasher(options: { concurrency?: number; maxUntrustedWaiting?: number } = {}): Promise<Hasher> {
   const dummyHash = await hash("deadbolt-dummy-password", ARGON2_OPTIONS);
-  const gate = createPriorityGate(options.concurrency ?? availableParallelism());
+  const concurrency = options.concurrency ?? availableParallelism();
+  const gate = createPriorityGate(concurrency, {
+    maxWaiting: { untrusted: options.maxUntrustedWaiting ?? maxUntrustedWaiting(concurrency) },
+  });
   return {
     hash: (password) => gate.run("trusted", () => hash(password, ARGON2_OPTIONS)),
     verify: (passwordHash, password, verifyOptions) =>
@@ -64,6 +85,7 @@ export async function createArgon2Hasher(options: { concurrency?: number } = {})
       gate.run(verifyOptions?.lane ?? "untrusted", async () => {
         await verify(dummyHash, password).catch(() => false);
       }),
+    admits: (lane) => gate.admits(lane),
   };
 
   async function verifyNow(passwordHash: string, password: string): Promise<boolean> {

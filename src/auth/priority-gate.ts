@@ -4,8 +4,23 @@ export type Lane = "trusted" | "untrusted";
 export interface PriorityGate {
   /** Runs `task` when a place is free; queued trusted tasks always start before queued untrusted ones. */
   run<T>(lane: Lane, task: () => Promise<T>): Promise<T>;
+  /**
+   * Whether a task of `lane` may still join its queue: false once that lane's queue holds its
+   * `maxWaiting`. Ask before any work the attempt would have to undo (a counted slot); `run`
+   * itself always queues, so a caller that was admitted is never turned away halfway.
+   */
+  admits(lane: Lane): boolean;
   /** Tasks running and waiting, per lane (for tests and metrics). */
   stats(): { readonly running: number; readonly waiting: Readonly<Record<Lane, number>> };
+}
+
+export interface PriorityGateOptions {
+  /**
+   * The longest queue of each lane that `admits` accepts; unbounded when not said. Bounding the
+   * untrusted lane keeps a flood of guesses from building a queue whose wait grows without end
+   * (and memory with it): beyond it, untrusted attempts are turned away at once, unverified.
+   */
+  readonly maxWaiting?: Partial<Readonly<Record<Lane, number>>>;
 }
 
 /**
@@ -18,8 +33,15 @@ export interface PriorityGate {
  * const gate = createPriorityGate(2);
  * await gate.run("trusted", () => verify(hash, password));
  */
-export function createPriorityGate(concurrency: number): PriorityGate {
+export function createPriorityGate(concurrency: number, options: PriorityGateOptions = {}): PriorityGate {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`priority gate: concurrency must be a positive integer, not ${concurrency}`);
+  for (const [lane, max] of Object.entries(options.maxWaiting ?? {})) {
+    if (!Number.isInteger(max) || max < 0) throw new Error(`priority gate: maxWaiting.${lane} must be a non-negative integer, not ${max}`);
+  }
+  const maxWaiting: Record<Lane, number> = {
+    trusted: options.maxWaiting?.trusted ?? Number.POSITIVE_INFINITY,
+    untrusted: options.maxWaiting?.untrusted ?? Number.POSITIVE_INFINITY,
+  };
   const waiting: Record<Lane, (() => void)[]> = { trusted: [], untrusted: [] };
   let running = 0;
 
@@ -52,6 +74,8 @@ export function createPriorityGate(concurrency: number): PriorityGate {
         next();
       });
     },
+    // A free place means no queue at all; otherwise the lane's own queue must have room.
+    admits: (lane) => running < concurrency || waiting[lane].length < maxWaiting[lane],
     stats: () => ({ running, waiting: { trusted: waiting.trusted.length, untrusted: waiting.untrusted.length } }),
   };
 }

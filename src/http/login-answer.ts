@@ -20,8 +20,22 @@ export async function padFailure(startedAt: number): Promise<void> {
 
 type Failure = Extract<LoginResult, { kind: "failed" }>;
 
+/** What a login turned away by a full untrusted hashing queue is told (429, never counted). */
+export const BUSY_MESSAGE = "Too many sign-in attempts are being checked right now. Try again in a moment.";
+/** Seconds a busy answer asks the client to wait: the queue drains in well under that. */
+export const BUSY_RETRY_AFTER_S = 1;
+
+/** Failures answered on the timing grid; a busy refusal is not (it depends on no account, so it tells nothing). */
+export function isPadded(failure: Pick<Failure, "reason">): boolean {
+  return failure.reason !== "busy";
+}
+
 /** One answer for every failure, unless the operator chose informative disclosure. */
 export async function sendLoginFailure(reply: FastifyReply, config: Config, failure: Failure): Promise<FastifyReply> {
+  if (failure.reason === "busy") {
+    reply.header("retry-after", String(BUSY_RETRY_AFTER_S));
+    return sendError(reply, "too_many_requests", BUSY_MESSAGE);
+  }
   if (config.disclosure === "informative") {
     const user = failure.user;
     if (failure.reason === "locked" && user?.locked_until != null) {

@@ -4,7 +4,7 @@ import { createTimingEqualizer } from "../auth/answer-timing.ts";
 import { requestPasswordReset } from "../notify/index.ts";
 import type { UserRow } from "../store/index.ts";
 import { deviceTokenOf, setDeviceCookie } from "../http/device.ts";
-import { padFailure } from "../http/login-answer.ts";
+import { BUSY_MESSAGE, BUSY_RETRY_AFTER_S, isPadded, padFailure } from "../http/login-answer.ts";
 import { CodeField, EmailField, formCheck, MfaTokenField, PasswordField } from "../http/schemas.ts";
 import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
@@ -84,6 +84,10 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     if (result.kind === "mfa_required") {
       reply.setCookie(MFA_COOKIE, result.mfaToken, { ...cookieOptions(config.publicUrl, auth.mfaChallengeTtlMs), path: "/login/mfa" });
       return reply.redirect(mfaPath(forApp), 303);
+    }
+    if (!isPadded(result)) {
+      reply.header("retry-after", String(BUSY_RETRY_AFTER_S));
+      return renderPage(reply, "login", { title: "Sign in", viewer: null, email, ...view, error: BUSY_MESSAGE }, 429);
     }
     await padFailure(startedAt);
     return renderPage(reply, "login", {

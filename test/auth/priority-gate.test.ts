@@ -64,6 +64,25 @@ describe("the hashing priority gate", () => {
     expect(() => createPriorityGate(0)).toThrow(/positive integer/);
   });
 
+  it("admits a lane while its queue is under maxWaiting; the other lane and a free place are unaffected", async () => {
+    const gate = createPriorityGate(1, { maxWaiting: { untrusted: 2 } });
+    const started: string[] = [];
+    const held = [controlled(started, "u1"), controlled(started, "u2"), controlled(started, "u3")];
+    expect(gate.admits("untrusted")).toBe(true);
+    const runs = held.map((c) => gate.run("untrusted", c.task));
+    await tick();
+    // One runs, two wait: the untrusted queue is full, the trusted one is not bounded.
+    expect(gate.stats()).toEqual({ running: 1, waiting: { trusted: 0, untrusted: 2 } });
+    expect(gate.admits("untrusted")).toBe(false);
+    expect(gate.admits("trusted")).toBe(true);
+    held[0]!.finish();
+    await tick();
+    expect(gate.admits("untrusted")).toBe(true);
+    for (const c of held) c.finish();
+    expect(await Promise.all(runs)).toEqual(["u1", "u2", "u3"]);
+    expect(() => createPriorityGate(1, { maxWaiting: { untrusted: -1 } })).toThrow(/non-negative integer/);
+  });
+
   it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {
     const hasher = await createArgon2Hasher({ concurrency: 1 });
     const stored = await hasher.hash("correct horse");

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { createUser, type AuthContext, type BreachCheck } from "../../src/auth/index.ts";
+import { createUser, type AuthContext, type BreachCheck, type Hasher } from "../../src/auth/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { buildManagementApp } from "../../src/http/management.ts";
@@ -52,6 +52,8 @@ export interface TestAppOptions {
   readonly trustedDevice?: TrustedDeviceCheck;
   /** Replaces the breached-password check DEADBOLT_BREACHED_PASSWORDS selects. */
   readonly breached?: BreachCheck | null;
+  /** Replaces the argon2 hasher (for example to hold its queue full). */
+  readonly hasher?: Hasher;
   /** Receives the app's log lines (JSON objects); silent otherwise. */
   readonly logLines?: (line: Record<string, unknown>) => void;
 }
@@ -71,7 +73,7 @@ export async function createTestApp(dialect: "sqlite" | "postgres", options: Tes
     ? pino({ level: process.env.DEADBOLT_TEST_LOG ?? "silent" })
     : pino({ level: "info" }, { write: (line: string) => options.logLines?.(JSON.parse(line) as Record<string, unknown>) });
   const metrics = createMetrics();
-  const runtime = await createRuntime(config, { log, metrics, now: clock.now, breached: options.breached });
+  const runtime = await createRuntime(config, { log, metrics, now: clock.now, breached: options.breached, hasher: options.hasher });
   const throttle = createThrottle({ perMinute: config.throttlePerMinute, redisUrl: config.redisUrl, now: clock.now });
   const app = await buildApp(config, { auth: runtime.auth, metrics, throttle, trustedDevice: options.trustedDevice });
   const management = await buildManagementApp({ database: runtime.auth.database, metrics });

@@ -5,7 +5,7 @@ import { changePassword, endSession, login, type AuthContext } from "../../auth/
 import type { Config } from "../../config.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
-import { padFailure, sendLoginFailure } from "../login-answer.ts";
+import { isPadded, padFailure, sendLoginFailure } from "../login-answer.ts";
 import { DeviceTokenField, EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE, sessionToken } from "../session.ts";
 
@@ -41,7 +41,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     const deviceToken = deviceTokenOf(request);
     const result = await login(auth, { email: request.body.email, password: request.body.password, client, deviceToken });
     if (result.kind === "failed") {
-      await padFailure(startedAt);
+      if (isPadded(result)) await padFailure(startedAt);
       return sendLoginFailure(reply, config, result);
     }
     if (result.kind === "mfa_required") return { status: "mfa_required" as const, mfaToken: result.mfaToken };
