@@ -12,6 +12,7 @@ import { presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
+import { validationMessage } from "./schemas.ts";
 import type { Metrics } from "./metrics.ts";
 import { createOidcService } from "../oidc/index.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
@@ -86,7 +87,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
-      return reply.code(400).send(errorBody("invalid_request", `Invalid ${error.validationContext ?? "request"}: ${error.message}`));
+      return reply.code(400).send(errorBody("invalid_request", `Invalid ${error.validationContext ?? "request"}: ${validationMessage(error.message)}`));
     }
     // @fastify/static refuses `/assets/` and traversal with 403/400: to a client it is not there.
     if ((error.statusCode === 403 || error.statusCode === 404) || (error.statusCode === 400 && request.url.startsWith("/assets/"))) {

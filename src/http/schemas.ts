@@ -86,6 +86,24 @@ export const DeviceSchema = Type.Object({
 });
 export const DeviceList = Type.Object({ devices: Type.Array(DeviceSchema) });
 
+/** Ajv's "must match pattern "^[^\u0000-…]*$"" in words: a client should not have to read our regular expressions. */
+const PATTERN_WORDS: ReadonlyArray<readonly [string, string]> = [
+  [EMAIL_INPUT_PATTERN, "must be an e-mail address without spaces or control characters"],
+  [SINGLE_LINE_PATTERN, "must not contain control characters"],
+  [MULTI_LINE_PATTERN, "must not contain control characters other than tab and line breaks"],
+];
+
+/**
+ * The message of a validation error, with the text fields' patterns said in words.
+ *
+ * @example validationMessage('body/email must match pattern "…"') // 'body/email must be an e-mail address …'
+ */
+export function validationMessage(message: string): string {
+  let words = message;
+  for (const [pattern, said] of PATTERN_WORDS) words = words.replaceAll(`must match pattern "${pattern}"`, said);
+  return words;
+}
+
 const formAjv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false, strict: false });
 
 /**

@@ -76,6 +76,13 @@ describe.each(DIALECTS)("input validation at the boundary (%s)", (dialect) => {
     expect(page).toContain("Enter your e-mail address and password.");
   });
 
+  it("the 400 says what is wrong in words, not as a regular expression", async () => {
+    const email = await t.app.inject({ method: "POST", url: "/api/auth/login", payload: { email: `us${NUL}er@example.com`, password: "guess" } });
+    expect((email.json() as { message: string }).message).toBe("Invalid body: body/email must be an e-mail address without spaces or control characters");
+    const search = await t.app.inject({ method: "GET", url: "/api/admin/users?q=%00", headers: admin });
+    expect((search.json() as { message: string }).message).toBe("Invalid querystring: querystring/q must not contain control characters");
+  });
+
   it("NUL in a password is part of the secret: the generic 401, the same on both dialects", async () => {
     const before = await viewOf(t, USER);
     const response = await postLogin(t.app, USER, `${PASSWORD}${NUL}`);
