@@ -58,7 +58,11 @@ export function watchProblems(page: Page, options: { failAt?: number } = {}): st
     }
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("requestfailed", (request) => problems.push(`failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? "?"})`));
+  page.on("requestfailed", (request) => {
+    const error = request.failure()?.errorText ?? "?";
+    // ERR_ABORTED: the page navigated on (a form posted, a link followed) before this load ended.
+    if (error !== "net::ERR_ABORTED") problems.push(`failed: ${request.method()} ${request.url()} (${error})`);
+  });
   page.on("response", (response) => {
     const url = new URL(response.url());
     const status = response.status();
