@@ -28,6 +28,15 @@ export function budgetOf(kind: NoticeKind): NoticeBudget {
 
 const RESET_KINDS: readonly NoticeKind[] = NOTICE_KINDS.filter((k) => budgetOf(k) === "reset");
 
+/**
+ * Security mails that tell the user what to do now (the lock notice with its unlock link, a
+ * disable, an admin's alert). Each counts against the security budget, but only earlier
+ * mails of these kinds can use it up for them: sign-ins from new devices, password and 2FA
+ * changes (an API client that never sends its deviceToken back, say) cannot silence a lock
+ * notice. They come at most once per lock episode, so they stay few under any attack.
+ */
+const URGENT_KINDS: readonly NoticeKind[] = ["lock_notice", "disabled_notice", "admin_alert"];
+
 export type OutboxStatus = "pending" | "sent" | "failed" | "suppressed";
 
 /** A security e-mail to queue; its payload holds facts for the template, never a secret. */
@@ -109,7 +118,7 @@ export async function enqueueNotices(
     }
     const budget = budgetOf(notice.kind);
     const limit = budget === "reset" ? options.resetMaxPerHour : options.maxPerHour;
-    if (limit > 0 && (await countRecent(trx, notice.userId, budget, options.now)) > limit) {
+    if (limit > 0 && (await countRecent(trx, notice.userId, countedKinds(notice.kind), options.now)) > limit) {
       await trx.updateTable("outbox").set({ status: "suppressed", last_error: `${BUDGET_VARIABLE[budget]} reached` })
         .where("id", "=", inserted.id).execute();
       await insertEvents(trx, [suppressedEvent(notice, budget, limit, inserted.id, options.now)]);
@@ -121,11 +130,18 @@ export async function enqueueNotices(
   return outcomes;
 }
 
-/** Mails of one budget counted by its cap: queued in the last hour and not suppressed (this one included). */
-async function countRecent(db: Db, userId: string, budget: NoticeBudget, now: number): Promise<number> {
+/** The kinds whose mails of the last hour count against a new mail of `kind`. */
+function countedKinds(kind: NoticeKind): readonly NoticeKind[] {
+  if (budgetOf(kind) === "reset") return RESET_KINDS;
+  if (URGENT_KINDS.includes(kind)) return URGENT_KINDS;
+  return NOTICE_KINDS.filter((k) => budgetOf(k) === "security");
+}
+
+/** Mails of those kinds counted by the cap: queued in the last hour and not suppressed (this one included). */
+async function countRecent(db: Db, userId: string, kinds: readonly NoticeKind[], now: number): Promise<number> {
   const row = await db.selectFrom("outbox").select((eb) => eb.fn.countAll<number>().as("n"))
     .where("user_id", "=", userId)
-    .where("kind", budget === "reset" ? "in" : "not in", RESET_KINDS)
+    .where("kind", "in", kinds)
     .where("created_at", ">", now - HOUR_MS)
     .where("status", "<>", "suppressed")
     .executeTakeFirstOrThrow();

@@ -41,6 +41,22 @@ describe.each(DIALECTS)("notices nobody can silence (%s)", (dialect) => {
     expect(suppressed.every((e) => e.details.kind === "password_reset")).toBe(true);
   });
 
+  it("sign-ins from new devices use up the security budget for each other, never for the lock notice", async () => {
+    h = await createHarness(dialect, { env: { DEADBOLT_NOTIFY_MAX_PER_HOUR: "3" } });
+    await h.t.createUser(USER, PASSWORD);
+    // An API client that never sends its deviceToken back is a new device at every sign-in.
+    for (let i = 0; i < 5; i++) {
+      expect((await postJson(h.t, "/api/auth/login", { email: USER, password: PASSWORD })).statusCode).toBe(200);
+    }
+    await failLogins(h.t, USER, THRESHOLD);
+    await h.drain();
+    const subjects = h.smtp.to(USER).map((m) => m.subject);
+    expect(subjects.filter((s) => s.startsWith("Your account is locked until")), subjects.join(", ")).toHaveLength(1);
+    expect(subjects).toHaveLength(4);
+    const suppressed = await events(h.t, { type: "notification.suppressed", email: USER });
+    expect(suppressed.map((e) => e.details.kind)).toEqual(["new_device_sign_in", "new_device_sign_in"]);
+  });
+
   it("a password change and a password reset are each mailed, saying when, from where and what to do", async () => {
     h = await createHarness(dialect);
     await h.t.createUser(USER, PASSWORD);
