@@ -63,7 +63,7 @@ export async function resetMfa(ctx: AuthContext, userId: string, actor: Actor): 
         `two-step verification (TOTP) turned off ${byWords(actor)}; recovery codes deleted and sessions ended`,
         { method: "totp", reset: true, ...actorDetails(actor) })],
       notices: row.mfa_enabled === 1
-        ? [mfaChangedNotice(row, false, { by: actor.by === "cli" ? "cli" : "admin", actorEmail: actor.email ?? null },
+        ? [mfaChangedNotice(row, "off", { by: actor.by === "cli" ? "cli" : "admin", actorEmail: actor.email ?? null },
           { client: actor.client, now, version: row.version })]
         : [],
     };

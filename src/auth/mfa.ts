@@ -83,7 +83,7 @@ export async function confirmTotp(ctx: AuthContext, user: UserRow, code: string,
       state,
       extra: { totp_secret: row.totp_pending_secret, totp_pending_secret: null, totp_last_step: step, mfa_enabled: 1 },
       events: [eventFor("mfa.enabled", { user: row }, client, now, "two-factor authentication (TOTP) enabled", { method: "totp" })],
-      notices: [mfaChangedNotice(row, true, { by: "user" }, { client, now, version: row.version })],
+      notices: [mfaChangedNotice(row, "on", { by: "user" }, { client, now, version: row.version })],
     };
   });
   if (!result.ok) return "invalid_code";
@@ -105,7 +105,7 @@ export async function disableTotp(ctx: AuthContext, user: UserRow, password: str
     state,
     extra: { totp_secret: null, totp_pending_secret: null, totp_last_step: null, mfa_enabled: 0 },
     events: [eventFor("mfa.disabled", { user: row }, client, now, "two-factor authentication (TOTP) disabled by the user", { method: "totp" })],
-    notices: [mfaChangedNotice(row, false, { by: "user" }, { client, now, version: row.version })],
+    notices: [mfaChangedNotice(row, "off", { by: "user" }, { client, now, version: row.version })],
   }));
   if (!result.ok) return "refused";
   await replaceRecoveryCodes(ctx.database.db, user.id, [], ctx.now());
@@ -126,6 +126,17 @@ export async function regenerateRecoveryCodes(ctx: AuthContext, user: UserRow, p
   });
   if (checked.kind !== "verified") return "refused";
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode(ctx));
+  // Audited and mailed: whoever holds the password could otherwise mint a way past the second factor unseen.
+  const result = await mutateAccount<"not_enabled">(ctx, user.id, (row, state, now) => {
+    if (row.mfa_enabled !== 1) return "not_enabled";
+    return {
+      state,
+      events: [eventFor("mfa.recovery_codes_replaced", { user: row }, client, now,
+        `${RECOVERY_CODE_COUNT} new recovery codes made by the user; the old ones no longer work`, { count: RECOVERY_CODE_COUNT })],
+      notices: [mfaChangedNotice(row, "recovery_codes", { by: "user" }, { client, now, version: row.version })],
+    };
+  });
+  if (!result.ok) return "not_enabled";
   await replaceRecoveryCodes(ctx.database.db, user.id, codes.map(recoveryHash), ctx.now());
   return { recoveryCodes: codes };
 }

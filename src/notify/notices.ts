@@ -121,14 +121,16 @@ export function passwordChangedNotice(subject: NoticeSubject, actor: ChangeActor
   };
 }
 
-/** Two-step verification turned on or off, by the user or an admin. */
-export function mfaChangedNotice(subject: NoticeSubject, enabled: boolean, actor: ChangeActor, context: ChangeContext): Notice {
+/** Two-step verification turned on or off (by the user or an admin), or new recovery codes made. */
+export function mfaChangedNotice(
+  subject: NoticeSubject, action: "on" | "off" | "recovery_codes", actor: ChangeActor, context: ChangeContext,
+): Notice {
   return {
     kind: "mfa_changed",
     dedupeKey: `mfa:${subject.id}:${context.version}`,
     userId: subject.id,
     to: subject.email,
-    payload: { action: enabled ? "on" : "off", by: actor.by, actorEmail: actor.actorEmail ?? null, ...origin(context) },
+    payload: { action, by: actor.by, actorEmail: actor.actorEmail ?? null, ...origin(context) },
   };
 }
 

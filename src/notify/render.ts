@@ -122,7 +122,9 @@ function subjectOf(kind: NoticeKind, view: Record<string, unknown>): string {
     case "admin_alert": return `Admin account ${String(view.subjectEmail)} ${String(view.alertWhat)}`;
     case "new_device_sign_in": return `New sign-in to your account from ${String(view.device)}`;
     case "password_changed": return `Your password was ${String(view.action)}`;
-    case "mfa_changed": return `Two-step verification was turned ${String(view.action)}`;
+    case "mfa_changed": return view.action === "recovery_codes"
+      ? "New recovery codes were made for your account"
+      : `Two-step verification was turned ${String(view.action)}`;
     case "recovery_code_used": return `A recovery code was used to sign in (${String(view.remaining)} left)`;
     case "invitation": return `You are invited to ${String(view.appName)}: set your password`;
   }

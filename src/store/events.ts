@@ -10,6 +10,8 @@ export const EVENT_TYPES = [
   "device.trusted", "device.locked", "device.forgotten",
   // Not in the failure list of SPEC, but every admin action is audited.
   "user.created", "password.changed", "user.deleted", "user.role_changed",
+  // New recovery codes (the old ones die): as sensitive as turning the second factor on.
+  "mfa.recovery_codes_replaced",
   // DEADBOLT_BREACHED_PASSWORDS=hibp could not reach the range API; the password was accepted.
   "password.breach_check_failed",
 ] as const;

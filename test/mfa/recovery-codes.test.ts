@@ -1,6 +1,8 @@
 /** POST /api/auth/mfa/recovery-codes: new codes with the password; the old ones die; bad input changes nothing. */
 import { afterEach, describe, expect, it } from "vitest";
-import { countUnusedRecoveryCodes } from "../../src/store/index.ts";
+import { renderMail } from "../../src/notify/index.ts";
+import { countUnusedRecoveryCodes, listNotices } from "../../src/store/index.ts";
+import { events } from "../http/helpers.ts";
 import { createTestApp, type TestApp } from "../support/app.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { bearer, enroll, passwordStep, PASSWORD, postMfa, signIn, viewOf, WRONG_PASSWORD } from "./helpers.ts";
@@ -31,6 +33,22 @@ describe.each(DIALECTS)("regenerating recovery codes (%s)", (dialect) => {
     const fresh = await postMfa(t, await passwordStep(t, enrolled.email), codes[0] ?? "");
     expect(fresh.statusCode, fresh.body).toBe(200);
     expect(await countUnusedRecoveryCodes(t.auth.database.db, enrolled.user.id)).toBe(9);
+
+    // Audited and mailed, as turning the second factor on is.
+    const replaced = await events(t, { type: "mfa.recovery_codes_replaced" });
+    expect(replaced.map((e) => [e.email, e.message])).toEqual([
+      [enrolled.email, "10 new recovery codes made by the user; the old ones no longer work"],
+    ]);
+    const [notice, ...others] = (await listNotices(t.auth.database.db, { kind: "mfa_changed" }))
+      .filter((row) => JSON.parse(row.payload).action === "recovery_codes");
+    expect(others).toEqual([]);
+    const mail = renderMail({
+      kind: "mfa_changed", to: enrolled.email, payload: JSON.parse(notice!.payload), publicUrl: "http://localhost",
+      links: { unlockUrl: null, resetUrl: null },
+    });
+    expect(mail.subject).toBe("New recovery codes were made for your account");
+    expect(mail.text).toContain("the old ones no longer work");
+    expect(mail.text).toContain("holds codes that get past your second step");
   });
 
   it("refuses a wrong password (counted as a failed attempt), no 2FA, no session and no password; the codes stay", async () => {
@@ -44,6 +62,7 @@ describe.each(DIALECTS)("regenerating recovery codes (%s)", (dialect) => {
     expect((await regenerate(enrolled.session, { password: "" })).statusCode).toBe(400);
     expect((await regenerate(null, { password: PASSWORD })).json().error).toBe("unauthenticated");
     expect(await countUnusedRecoveryCodes(t.auth.database.db, enrolled.user.id)).toBe(10);
+    expect(await events(t, { type: "mfa.recovery_codes_replaced" })).toEqual([]);
     // The old codes still work after every refusal.
     const used = await postMfa(t, await passwordStep(t, enrolled.email), enrolled.recoveryCodes[1] ?? "");
     expect(used.statusCode, used.body).toBe(200);
