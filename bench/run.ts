@@ -10,8 +10,10 @@
  * BENCH_ONLY=flood runs sections a and e only.
  */
 import { hash, verify } from "@node-rs/argon2";
-import { rmSync } from "node:fs";
-import { availableParallelism, cpus, loadavg } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ARGON2_OPTIONS } from "../src/auth/index.ts";
 import { createTestDatabase } from "../test/support/databases.ts";
@@ -57,6 +59,15 @@ async function rawArgon2(storedHash: string, concurrency: number): Promise<numbe
   return done / (RAW_MS / 1000);
 }
 
+/** Resident memory of a process (Linux /proc), MB; NaN elsewhere. */
+function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Other work on the machine skews throughput; say how busy it was. */
 function loadAverage(): string {
   const [one] = loadavg();
@@ -87,6 +98,8 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
   const ceiling = 2 * Math.max(rawPerSecond, 100 * availableParallelism());
   const wrongUsers = Math.ceil((ceiling * ROUNDS * phaseSeconds) / WRONG_PER_USER) + 100;
   const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers, correctUsers: 200 });
+  // As bin/deadbolt.js does (enableCompileCache): the servers start from Node's compile cache.
+  process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
   const started = await Promise.allSettled([
     startServerProcess({ env: { BENCH_HASH: storedHash }, script: REFERENCE_SCRIPT }),
     startServerProcess({ env: fixture.env, management: true }),
@@ -97,13 +110,19 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
     if (failed) throw failed.reason;
     const servers = { reference: reference!, deadbolt: deadbolt! };
     const all = scenarios(fixture);
+    await sleep(2000);
+    const idleRss = rssMb(servers.deadbolt.pid);
+    let loadedRss = idleRss;
     // One untimed pass so both processes have compiled their hot paths.
     for (const key of ["refWrong", "dbRight"] as const) {
       await runLoad({ baseUrl: servers[all[key].server].url, ...SHAPE, warmupMs: 0, durationMs: 500, next: all[key].next });
     }
     const runs: Runs = {};
     for (let round = 0; round < ROUNDS; round++) {
-      for (const key of ORDER) (runs[key] ??= []).push(await measure(all[key], servers, SHAPE));
+      for (const key of ORDER) {
+        (runs[key] ??= []).push(await measure(all[key], servers, SHAPE));
+        loadedRss = Math.max(loadedRss, rssMb(servers.deadbolt.pid));
+      }
     }
     const oneUser = await measure(all.dbOneUser, servers, SHAPE);
 
@@ -127,6 +146,8 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
       `  correct, one user: all ${SHAPE.concurrency} clients on one account, at most ${THRESHOLD} checks in flight, ` +
         "surplus attempts wait and poll for a slot; informational, no target.",
     ].join("\n"));
+    console.log(`\n  deadbolt server RSS: ${fixed(idleRss)} MB idle (2 s after start), ${fixed(loadedRss)} MB loaded ` +
+      `(largest after a measurement). Targets ≤ 120 and ≤ 250 MB.`);
     console.log("\n  answers per second in each round, in the order measured:");
     console.log(roundsTable(runs, ORDER, ROUNDS));
   } finally {

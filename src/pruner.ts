@@ -6,7 +6,7 @@ import { pruneExpired, type Database } from "./store/index.ts";
 export const PRUNE_INTERVAL_MS = 10 * 60_000;
 const FIRST_PRUNE_MS = 30_000;
 /** Between two batches, so logins queued on the database (SQLite's one connection) go first. */
-const BATCH_PAUSE_MS = 10;
+export const BATCH_PAUSE_MS = 10;
 
 export interface PrunerOptions {
   readonly database: Database;
