@@ -1,3 +1,4 @@
+import { utcText } from "../time.ts";
 /**
  * Bar charts drawn on the server as SVG markup: no script, no inline style (the CSP forbids
  * both), colours and fonts as SVG presentation attributes. Pure functions of their inputs.
@@ -71,10 +72,12 @@ export function tickLabel(ms: number): string {
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
-/** "Nov 22 14:30 UTC": a bucket's start, for tooltips and the data table. */
+/**
+ * "2026-11-22 14:30:00 UTC": a bucket's start, for tooltips, summaries and the data table, in
+ * the one format every page shows times in (only the axis ticks are shorter).
+ */
 export function bucketLabel(ms: number): string {
-  const d = new Date(ms);
-  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+  return utcText(ms);
 }
 
 /**

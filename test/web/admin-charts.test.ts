@@ -33,16 +33,16 @@ describe("charts", () => {
     const weekTicks = xTicks(week, SIX_HOURS);
     expect(weekTicks.length).toBeLessThanOrEqual(8);
     expect(weekTicks.map((i) => tickLabel(week[i]?.start ?? 0))).toEqual(["Nov 16", "Nov 17", "Nov 18", "Nov 19", "Nov 20", "Nov 21", "Nov 22"]);
-    expect(bucketLabel(Date.parse("2026-01-05T07:30:00Z"))).toBe("Jan 5 07:30 UTC");
+    expect(bucketLabel(Date.parse("2026-01-05T07:30:00Z"))).toBe("2026-01-05 07:30:00 UTC");
     expect(periodWords(HALF_HOUR)).toBe("30-minute");
     expect(periodWords(SIX_HOURS)).toBe("6-hour");
   });
 
   it("summarises a series in one sentence for screen readers", () => {
     expect(chartSummary({ unit: UNIT, bucketMs: HALF_HOUR, buckets: buckets([0, 0, 0]) }))
-      .toBe("No failed logins from Nov 21 12:00 UTC to Nov 21 13:30 UTC.");
+      .toBe("No failed logins from 2026-11-21 12:00:00 UTC to 2026-11-21 13:30:00 UTC.");
     expect(chartSummary({ unit: UNIT, bucketMs: HALF_HOUR, buckets: buckets([1, 4, 2]) }))
-      .toBe("7 failed logins from Nov 21 12:00 UTC to Nov 21 13:30 UTC; the most, 4, in the 30-minute period from Nov 21 12:30 UTC.");
+      .toBe("7 failed logins from 2026-11-21 12:00:00 UTC to 2026-11-21 13:30:00 UTC; the most, 4, in the 30-minute period from 2026-11-21 12:30:00 UTC.");
     expect(chartSummary({ unit: UNIT, bucketMs: HALF_HOUR, buckets: buckets([1]) })).toMatch(/^1 failed login from/);
     expect(chartSummary({ unit: UNIT, bucketMs: HALF_HOUR, buckets: [] })).toBe("No data.");
   });
@@ -56,7 +56,7 @@ describe("charts", () => {
     expect(rects).toHaveLength(2);
     // Plot area: y from 12 to 170 (158 high); the axis tops at 2.
     expect(rects.map((r) => [Number(r[2]), Number(r[4])])).toEqual([[12, 158], [91, 79]]);
-    expect(rects.map((r) => r[5])).toEqual(["Nov 21 12:30 UTC: 2 failed logins", "Nov 21 13:00 UTC: 1 failed login"]);
+    expect(rects.map((r) => r[5])).toEqual(["2026-11-21 12:30:00 UTC: 2 failed logins", "2026-11-21 13:00:00 UTC: 1 failed login"]);
     expect(Number(rects[0]?.[1])).toBeLessThan(Number(rects[1]?.[1]));
     expect(svg.match(/<text [^>]*text-anchor="end" fill="#4d5663">\d+<\/text>/g)).toHaveLength(3);
     expect(svg).toMatch(/<\/svg>$/);

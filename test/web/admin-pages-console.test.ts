@@ -41,10 +41,10 @@ describe.each(DIALECTS)("console pages: dashboard and events (%s)", (dialect) =>
     expect(response.body.match(/<svg [^>]*role="img"/g)).toHaveLength(2);
     expect(response.body).toContain('<option value="24h" selected>Last 24 hours</option>');
     // The lock two days ago is outside the window; the five failures and one lock inside it are not.
-    expect(response.body).toMatch(/<desc id="failures-chart-desc">5 failed logins from Nov 21 12:00 UTC to Nov 22 12:30 UTC; the most, 3, in the 30-minute period from Nov 22 12:00 UTC\.<\/desc>/);
+    expect(response.body).toMatch(/<desc id="failures-chart-desc">5 failed logins from 2026-11-21 12:00:00 UTC to 2026-11-22 12:30:00 UTC; the most, 3, in the 30-minute period from 2026-11-22 12:00:00 UTC\.<\/desc>/);
     expect(response.body).toContain('<desc id="lockouts-chart-desc">1 lockout from');
-    expect(response.body).toContain('<tr><th scope="row">Nov 22 11:00 UTC</th><td class="num">2</td><td class="num">0</td></tr>');
-    expect(response.body).toContain('<tr><th scope="row">Nov 22 12:00 UTC</th><td class="num">3</td><td class="num">1</td></tr>');
+    expect(response.body).toContain('<tr><th scope="row">2026-11-22 11:00:00 UTC</th><td class="num">2</td><td class="num">0</td></tr>');
+    expect(response.body).toContain('<tr><th scope="row">2026-11-22 12:00:00 UTC</th><td class="num">3</td><td class="num">1</td></tr>');
     const targeted = /<table id="top-targeted">([\s\S]*?)<\/table>/.exec(response.body)?.[1] ?? "";
     expect(targeted.indexOf("target@example.com")).toBeLessThan(targeted.indexOf("ghost@example.com"));
     expect(targeted).toContain("ghost@example.com <span class=\"muted\">(no such user)</span>");
