@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { guardSecret } from "../src/auth/index.ts";
+import { guardSecret, trustClient } from "../src/auth/index.ts";
 import { loadConfig } from "../src/config.ts";
 import type { UserRow } from "../src/store/index.ts";
 import { benchRuntime, createUsers } from "./seed.ts";
@@ -18,6 +18,11 @@ export interface DeadboltFixture {
   readonly wrongUsers: readonly UserRow[];
   /** Users for correct logins (a success resets the counters, so any number each). */
   readonly correctUsers: readonly UserRow[];
+  /**
+   * Each correct user's deviceToken, as a returning API client sends it back (SPEC "Trusted
+   * devices"); without it every sign-in is a new device and mails a notice.
+   */
+  readonly deviceTokens: readonly string[];
   /** A user locked for the next 15 minutes. */
   readonly lockedUser: UserRow;
 }
@@ -49,7 +54,13 @@ export async function prepareDeadbolt(options: {
       });
       if (result.kind !== "failed") throw new Error(`bench: locking the locked user: ${result.kind}`);
     }
-    return { dir, env, wrongUsers, correctUsers, lockedUser: lockedUser! };
+    const deviceTokens: string[] = [];
+    for (const user of correctUsers) {
+      const token = await trustClient(runtime.auth, user, { token: null, client: { ip: null, userAgent: "deadbolt-bench" }, via: "bench" });
+      if (token === null) throw new Error("bench: device trust is off");
+      deviceTokens.push(token);
+    }
+    return { dir, env, wrongUsers, correctUsers, deviceTokens, lockedUser: lockedUser! };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -24,7 +24,7 @@ import { floodScenario } from "./flood.ts";
 import { runLoad } from "./load.ts";
 import { bookkeepingTable, cpuTable, roundsTable, TARGET_RATIO, throughputTable, type Runs } from "./report.ts";
 import { measure, PASSWORD, scenarios, WRONG_PASSWORD, type LoadShape, type ScenarioKey } from "./scenarios.ts";
-import { fixed, table } from "./stats.ts";
+import { fixed, median, table } from "./stats.ts";
 
 function knob(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -125,11 +125,16 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
       }
     }
     const oneUser = await measure(all.dbOneUser, servers, SHAPE);
+    const newDevice = await measure(all.dbNewDevice, servers, SHAPE);
 
     console.log(`\nb/c. HTTP answers per second, median of ${ROUNDS} alternating rounds ` +
       "(reference = bare Fastify + @node-rs/argon2 child process; deadbolt = serve-child on SQLite)");
     console.log(throughputTable(runs, oneUser));
     console.log(`  ratio = median deadbolt ÷ median reference; paired = median of per-round ratios. Target ≥ ${TARGET_RATIO}.`);
+    const refRight = median((runs.refRight ?? []).map((r) => r.perSecond));
+    console.log("  correct password = a returning client that sends its deviceToken back. From a new device each time " +
+      `(a new-device notice queued per sign-in, 1 run): ${fixed(newDevice.perSecond)}/s, ` +
+      `${fixed(newDevice.perSecond / refRight, 3)} of the reference.`);
     console.log("\n  server CPU per answer (ms, Linux /proc, median of rounds): the ratio a CPU-bound server reaches, " +
       "steady even when other work shares the machine");
     console.log(cpuTable(runs));

@@ -6,7 +6,7 @@ import { runLoad, verifications, type LoadResult, type Shot } from "./load.ts";
 export const PASSWORD = "correct horse battery staple";
 export const WRONG_PASSWORD = "not the right password";
 
-export type ScenarioKey = "refWrong" | "refRight" | "dbWrong" | "dbRight" | "dbLocked" | "dbOneUser";
+export type ScenarioKey = "refWrong" | "refRight" | "dbWrong" | "dbRight" | "dbLocked" | "dbOneUser" | "dbNewDevice";
 
 export interface Scenario {
   readonly name: string;
@@ -31,8 +31,8 @@ export interface LoadShape {
 
 const json = (value: unknown): string => JSON.stringify(value);
 
-function loginShot(email: string, password: string, expectStatus: number): Shot {
-  return { path: "/api/auth/login", body: json({ email, password }), expectStatus };
+function loginShot(email: string, password: string, expectStatus: number, deviceToken?: string): Shot {
+  return { path: "/api/auth/login", body: json(deviceToken === undefined ? { email, password } : { email, password, deviceToken }), expectStatus };
 }
 
 function referenceShot(password: string, expectStatus: number): Shot {
@@ -54,7 +54,13 @@ export function scenarios(fixture: DeadboltFixture): Readonly<Record<ScenarioKey
       },
     },
     dbRight: {
-      name: "deadbolt, correct password", server: "deadbolt",
+      name: "deadbolt, correct password (returning client)", server: "deadbolt", next: () => {
+        const i = right++ % fixture.correctUsers.length;
+        return loginShot(fixture.correctUsers[i]!.email, PASSWORD, 200, fixture.deviceTokens[i]);
+      },
+    },
+    dbNewDevice: {
+      name: "deadbolt, correct password from a new device (mails a notice)", server: "deadbolt",
       next: () => loginShot(fixture.correctUsers[right++ % fixture.correctUsers.length]!.email, PASSWORD, 200),
     },
     dbLocked: {
