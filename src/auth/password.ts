@@ -66,6 +66,11 @@ export function maxUntrustedWaiting(concurrency: number): number {
   return Math.max(256, 64 * concurrency);
 }
 
+/** Untrusted checks waiting from which the gate treats the queue as a flood (priority-gate.ts). */
+export function untrustedFloodAt(concurrency: number): number {
+  return Math.max(64, 16 * concurrency);
+}
+
 /**
  * argon2id behind a priority gate as wide as the machine's cores: attempts from trusted
  * devices (and hashing of new passwords, which only signed-in users and mailed links reach)
@@ -76,6 +81,9 @@ export async function createArgon2Hasher(options: { concurrency?: number; maxUnt
   const concurrency = options.concurrency ?? availableParallelism();
   const gate = createPriorityGate(concurrency, {
     maxWaiting: { untrusted: options.maxUntrustedWaiting ?? maxUntrustedWaiting(concurrency) },
+    // Far above what a busy minute queues (one waiting check per concurrent client), a quarter
+    // of the bound: a flood then leaves one place to trusted devices and a core to the event loop.
+    floodAt: untrustedFloodAt(concurrency),
   });
   return {
     hash: (password) => gate.run("trusted", () => hash(password, ARGON2_OPTIONS)),

@@ -21,6 +21,13 @@ export interface PriorityGateOptions {
    * (and memory with it): beyond it, untrusted attempts are turned away at once, unverified.
    */
   readonly maxWaiting?: Partial<Readonly<Record<Lane, number>>>;
+  /**
+   * Once this many untrusted tasks wait (a flood, not a busy minute), untrusted tasks may take
+   * at most `concurrency − 1` places: a trusted device's verification then never waits for a
+   * place, and on a small machine the event loop keeps a core to answer the flood's 429s
+   * instead of queueing behind hashing threads. Off when not said, or with one place.
+   */
+  readonly floodAt?: number;
 }
 
 /**
@@ -43,11 +50,18 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
     untrusted: options.maxWaiting?.untrusted ?? Number.POSITIVE_INFINITY,
   };
   const waiting: Record<Lane, (() => void)[]> = { trusted: [], untrusted: [] };
+  const floodAt = options.floodAt ?? Number.POSITIVE_INFINITY;
   let running = 0;
+  let runningUntrusted = 0;
+
+  function untrustedMayStart(): boolean {
+    const flooded = concurrency > 1 && waiting.untrusted.length >= floodAt;
+    return !flooded || runningUntrusted < concurrency - 1;
+  }
 
   function next(): void {
     while (running < concurrency) {
-      const start = waiting.trusted.shift() ?? waiting.untrusted.shift();
+      const start = waiting.trusted.shift() ?? (untrustedMayStart() ? waiting.untrusted.shift() : undefined);
       if (start === undefined) return;
       running += 1;
       start();
@@ -58,6 +72,7 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
     run<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         waiting[lane].push(() => {
+          if (lane === "untrusted") runningUntrusted += 1;
           let result: Promise<T>;
           try {
             result = task();
@@ -67,6 +82,7 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
           // The place is free before the caller resumes, so its next call sees it free.
           const release = (): void => {
             running -= 1;
+            if (lane === "untrusted") runningUntrusted -= 1;
             next();
           };
           result.then((value) => { release(); resolve(value); }, (error: unknown) => { release(); reject(error); });
@@ -74,8 +90,9 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
         next();
       });
     },
-    // A free place means no queue at all; otherwise the lane's own queue must have room.
-    admits: (lane) => running < concurrency || waiting[lane].length < maxWaiting[lane],
+    // A place this lane may take now means no queue at all; otherwise its own queue must have room.
+    admits: (lane) => (running < concurrency && (lane === "trusted" || untrustedMayStart()))
+      || waiting[lane].length < maxWaiting[lane],
     stats: () => ({ running, waiting: { trusted: waiting.trusted.length, untrusted: waiting.untrusted.length } }),
   };
 }

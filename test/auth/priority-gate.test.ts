@@ -83,6 +83,32 @@ describe("the hashing priority gate", () => {
     expect(() => createPriorityGate(1, { maxWaiting: { untrusted: -1 } })).toThrow(/non-negative integer/);
   });
 
+  it("under a flood (floodAt untrusted waiting) untrusted tasks leave one place free, so a trusted one starts at once", async () => {
+    const gate = createPriorityGate(2, { floodAt: 2, maxWaiting: { untrusted: 2 } });
+    const started: string[] = [];
+    const held = ["u1", "u2", "u3", "u4"].map((name) => controlled(started, name));
+    const runs = held.map((c) => gate.run("untrusted", c.task));
+    await tick();
+    // Both places were free when u1 and u2 came; u3 and u4 wait: that is a flood.
+    expect(started).toEqual(["u1", "u2"]);
+    held[0]!.finish();
+    await tick();
+    // u1's place stays free for trusted work, and the full untrusted queue admits nobody.
+    expect(gate.stats()).toEqual({ running: 1, waiting: { trusted: 0, untrusted: 2 } });
+    expect(gate.admits("untrusted")).toBe(false);
+    const trusted = controlled(started, "t1");
+    const trustedRun = gate.run("trusted", trusted.task);
+    await tick();
+    expect(started).toEqual(["u1", "u2", "t1"]);
+    trusted.finish();
+    held[1]!.finish();
+    await tick();
+    // u2's end frees both places: u3 starts, and with one left waiting the flood is over, so u4 too.
+    expect(started).toEqual(["u1", "u2", "t1", "u3", "u4"]);
+    for (const c of held) c.finish();
+    expect(await Promise.all([...runs, trustedRun])).toEqual(["u1", "u2", "u3", "u4", "t1"]);
+  });
+
   it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {
     const hasher = await createArgon2Hasher({ concurrency: 1 });
     const stored = await hasher.hash("correct horse");
