@@ -17,6 +17,7 @@ import { createRuntime } from "../../src/runtime.ts";
 import { findUserByEmail, openDatabase, type Database } from "../../src/store/index.ts";
 import { startTestSmtp, type TestSmtp } from "../notify/smtp.ts";
 import { createTestDatabase, DIALECTS, TEST_SECRET_KEY, type TestDatabase } from "../support/databases.ts";
+import { eventTally } from "../support/event-tally.ts";
 import { startServerProcess, type ServerProcess } from "../support/server-process.ts";
 
 const THRESHOLD = 5;
@@ -82,17 +83,6 @@ async function loadThenKill(server: ServerProcess, attempts: Attempt[], killAfte
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
-async function eventCounts(database: Database, email: string): Promise<Record<string, number>> {
-  const rows = await database.db.selectFrom("events").select(["type", "details"]).where("email", "=", email).execute();
-  const tally: Record<string, number> = {};
-  for (const row of rows) {
-    const reason = (JSON.parse(row.details) as { reason?: unknown }).reason;
-    const key = typeof reason === "string" ? `${row.type}:${reason}` : row.type;
-    tally[key] = (tally[key] ?? 0) + 1;
-  }
-  return tally;
-}
-
 describe.each(DIALECTS)("SIGKILL during concurrent attempts (%s)", (dialect) => {
   let testDatabase: TestDatabase;
   let database: Database;
@@ -151,7 +141,7 @@ describe.each(DIALECTS)("SIGKILL during concurrent attempts (%s)", (dialect) => 
       const early = shuffled([...wrong(targets[run]!.slice(0, half)), ...correct(CORRECT_PER_RUN / 2)]);
       const late = shuffled([...wrong(targets[run]!.slice(half)), ...correct(CORRECT_PER_RUN / 2)]);
       const attempts: Attempt[] = [...early, ...late];
-      const before = Object.fromEntries(await Promise.all(regulars.map(async (email) => [email, (await eventCounts(database, email))["login.succeeded"] ?? 0] as const)));
+      const before = Object.fromEntries(await Promise.all(regulars.map(async (email) => [email, (await eventTally(database, email))["login.succeeded"] ?? 0] as const)));
       await loadThenKill(server, attempts, early.length + Math.floor(late.length * (0.1 + 0.6 * Math.random())));
       const answers = attempts.flatMap((a) => (typeof a.outcome === "number" ? [a.outcome] : []));
       expect(answers.filter((status) => status !== 200 && status !== 401), "only 200 and 401 before the kill").toEqual([]);
@@ -168,7 +158,7 @@ describe.each(DIALECTS)("SIGKILL during concurrent attempts (%s)", (dialect) => 
         const confirmed = mine.filter((a) => a.outcome === 401).length;
         const flying = mine.filter((a) => a.outcome === "in_flight").length;
         const user = (await findUserByEmail(database.db, email))!;
-        const counts = await eventCounts(database, email);
+        const counts = await eventTally(database, email);
         const failed = Object.entries(counts).filter(([key]) => key.startsWith("login.failed")).reduce((sum, [, n]) => sum + n, 0);
         const context = `${email}: ${JSON.stringify({ confirmed, flying, counts, passwordFailures: user.password_failures })}`;
         expect(failed, context).toBeGreaterThanOrEqual(confirmed);
@@ -189,7 +179,7 @@ describe.each(DIALECTS)("SIGKILL during concurrent attempts (%s)", (dialect) => 
       }
       for (const email of regulars) {
         const mine = attempts.filter((a) => a.email === email);
-        const succeeded = ((await eventCounts(database, email))["login.succeeded"] ?? 0) - before[email]!;
+        const succeeded = ((await eventTally(database, email))["login.succeeded"] ?? 0) - before[email]!;
         expect(succeeded, email).toBeGreaterThanOrEqual(mine.filter((a) => a.outcome === 200).length);
         expect(succeeded, email).toBeLessThanOrEqual(mine.filter((a) => a.outcome === 200 || a.outcome === "in_flight").length);
       }

@@ -10,6 +10,7 @@ import { DEFAULT_LOGIN_FAILURE_MESSAGE, loadConfig } from "../../src/config.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import { openDatabase, type Database } from "../../src/store/index.ts";
 import { createTestDatabase, TEST_SECRET_KEY, type TestDatabase } from "../support/databases.ts";
+import { eventTally } from "../support/event-tally.ts";
 import { startServerProcess, type ServerProcess } from "../support/server-process.ts";
 
 const PROCESSES = 3;
@@ -62,22 +63,6 @@ const realVerifications = (servers: readonly ServerProcess[]): Promise<number> =
 async function slotWaitsOver10ms(servers: readonly ServerProcess[]): Promise<number> {
   const all = await metricTotal(servers, "deadbolt_verification_slot_wait_seconds_count");
   return all - await metricTotal(servers, 'deadbolt_verification_slot_wait_seconds_bucket{le="0.01"}');
-}
-
-/**
- * "type" or "type:reason" → how many `login.*` and `account.*` events the user has (the
- * lockout's own trail; notifications and the like are checked apart).
- */
-async function lockoutEvents(database: Database, email: string): Promise<Record<string, number>> {
-  const rows = await database.db.selectFrom("events").select(["type", "details"]).where("email", "=", email)
-    .where((eb) => eb.or([eb("type", "like", "login.%"), eb("type", "like", "account.%")])).execute();
-  const tally: Record<string, number> = {};
-  for (const row of rows) {
-    const reason = (JSON.parse(row.details) as { reason?: unknown }).reason;
-    const key = typeof reason === "string" ? `${row.type}:${reason}` : row.type;
-    tally[key] = (tally[key] ?? 0) + 1;
-  }
-  return tally;
 }
 
 function tallyOf<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
@@ -133,7 +118,7 @@ describe.each(["postgres", "sqlite"] as const)("three server processes on one %s
     expect(tallyOf(answers, (a) => `${a.status} ${JSON.stringify(a.body)}`)).toEqual({
       [`401 ${JSON.stringify({ error: "invalid_credentials", message: DEFAULT_LOGIN_FAILURE_MESSAGE })}`]: WRONG_BURST,
     });
-    expect(await lockoutEvents(database, TARGET)).toEqual({
+    expect(await eventTally(database, TARGET, { lockoutOnly: true })).toEqual({
       "login.failed:wrong_password": THRESHOLD,
       "account.locked": 1,
       // Every surplus attempt waited for a slot, then saw the lock: none gave up ("throttled").
@@ -159,7 +144,7 @@ describe.each(["postgres", "sqlite"] as const)("three server processes on one %s
     expect(tallyOf(answers, (a) => `${a.status} ${String(a.body.status ?? a.body.error)}`))
       .toEqual({ "200 authenticated": CORRECT_BURST });
     expect(new Set(answers.map((a) => a.body.token)).size).toBe(CORRECT_BURST);
-    expect(await lockoutEvents(database, REGULAR)).toEqual({ "login.succeeded": CORRECT_BURST });
+    expect(await eventTally(database, REGULAR, { lockoutOnly: true })).toEqual({ "login.succeeded": CORRECT_BURST });
     expect((await realVerifications(servers)) - before).toBe(CORRECT_BURST);
     // Only THRESHOLD slots exist, so the burst did exercise waiting, not just back-to-back logins.
     expect((await slotWaitsOver10ms(servers)) - waitedBefore).toBeGreaterThan(0);
