@@ -21,10 +21,11 @@ export interface Io {
 
 /**
  * Under `npm start` one Ctrl-C arrives twice: the terminal signals the whole foreground group
- * (npm and the server), and npm forwards its copy to the server. A repeat this soon after the
- * first is that echo, not an operator asking to stop "now".
+ * (npm and the server), and npm forwards its copy to the server, late when the machine is busy.
+ * The first repeat this soon after the first signal is taken for that echo, not for an
+ * operator asking to stop "now"; any other repeat forces the exit.
  */
-const ECHO_MS = 1_000;
+const ECHO_MS = 5_000;
 
 function waitForProcessSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -32,9 +33,14 @@ function waitForProcessSignal(): Promise<string> {
       process.removeListener("SIGINT", onSignal);
       process.removeListener("SIGTERM", onSignal);
       const first = Date.now();
-      // A second Ctrl-C while shutting down means "now".
+      let echoSeen = false;
+      // A second Ctrl-C while shutting down means "now" (unless it is npm's echo of the first).
       const force = (): void => {
-        if (Date.now() - first >= ECHO_MS) process.exit(1);
+        if (!echoSeen && Date.now() - first < ECHO_MS) {
+          echoSeen = true;
+          return;
+        }
+        process.exit(1);
       };
       process.on("SIGINT", force);
       process.on("SIGTERM", force);
