@@ -1,5 +1,5 @@
 export { createLockout } from "./lockout.ts";
-export { QUANTUM_MS } from "./timing.ts";
+export { QUANTUM_MS } from "../auth/answer-timing.ts";
 export type {
   AttemptClient, AttemptOutcome, AttemptRequest, ForgetDevicesOptions, Lockout, LockoutEvent, LockoutEventQuery, LockoutLogger,
   LockoutOptions, LockoutPolicy, LockoutStatus, LockoutStorage, UnlockOptions,

@@ -10,7 +10,7 @@ import { findOrInsertUser, findUserByEmail, listEvents, migrate } from "../store
 import { cleanHeaderText, withoutNul } from "../text.ts";
 import { resolvePolicy } from "./policy.ts";
 import { openStorage } from "./storage.ts";
-import { createTimingEqualizer } from "./timing.ts";
+import { createTimingEqualizer } from "../auth/answer-timing.ts";
 import {
   LockoutUsageError, type AttemptClient, type ForgetDevicesOptions, type Lockout, type LockoutOptions, type UnlockOptions,
 } from "./types.ts";

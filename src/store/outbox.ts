@@ -27,6 +27,7 @@ export function budgetOf(kind: NoticeKind): NoticeBudget {
 }
 
 const RESET_KINDS: readonly NoticeKind[] = NOTICE_KINDS.filter((k) => budgetOf(k) === "reset");
+const SECURITY_KINDS: readonly NoticeKind[] = NOTICE_KINDS.filter((k) => budgetOf(k) === "security");
 
 /**
  * Security mails that tell the user what to do now (the lock notice with its unlock link, a
@@ -134,7 +135,7 @@ export async function enqueueNotices(
 function countedKinds(kind: NoticeKind): readonly NoticeKind[] {
   if (budgetOf(kind) === "reset") return RESET_KINDS;
   if (URGENT_KINDS.includes(kind)) return URGENT_KINDS;
-  return NOTICE_KINDS.filter((k) => budgetOf(k) === "security");
+  return SECURITY_KINDS;
 }
 
 /** Mails of those kinds counted by the cap: queued in the last hour and not suppressed (this one included). */
