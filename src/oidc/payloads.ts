@@ -79,11 +79,8 @@ export async function revokeClientArtifacts(db: Db, clientId: string): Promise<v
   await db.deleteFrom("oidc_payloads").where("client_id", "=", clientId).execute();
 }
 
-/**
- * Deletes expired rows, oldest first, about PRUNE_BATCH at a time (all rows sharing the cutoff
- * instant go together); returns how many went.
- */
-export async function pruneExpiredPayloads(db: Db, now: number): Promise<number> {
+/** Deletes up to about PRUNE_BATCH expired rows, oldest first (rows sharing the cutoff instant go together). */
+async function pruneBatch(db: Db, now: number): Promise<number> {
   const oldest = await db.selectFrom("oidc_payloads").select("expires_at")
     .where("expires_at", "is not", null).where("expires_at", "<=", now)
     .orderBy("expires_at").limit(PRUNE_BATCH).execute();
@@ -91,4 +88,21 @@ export async function pruneExpiredPayloads(db: Db, now: number): Promise<number>
   if (cutoff === undefined || cutoff === null) return 0;
   const result = await db.deleteFrom("oidc_payloads").where("expires_at", "<=", cutoff).executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/**
+ * Deletes every expired row, a batch per statement (so no statement holds a long lock), pausing
+ * between batches; returns how many went. Every sign-in leaves several rows, so one batch per
+ * run would fall behind a busy server.
+ */
+export async function pruneExpiredPayloads(
+  db: Db, now: number, options: { readonly pause?: () => Promise<void> } = {},
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await pruneBatch(db, now);
+    total += deleted;
+    if (deleted < PRUNE_BATCH) return total;
+    await options.pause?.();
+  }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../auth/index.ts";
 import type { Database } from "../store/index.ts";
 import { findClient } from "./clients.ts";
@@ -13,6 +14,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 export const KEY_REFRESH_MS = 60_000;
 /** How often expired sessions, codes and tokens are pruned. */
 export const PRUNE_INTERVAL_MS = 10 * 60_000;
+/** Between two pruning batches, so sign-ins queued on the database (SQLite's one connection) go first. */
+const PRUNE_PAUSE_MS = 10;
 
 export interface OidcServiceDeps {
   /** DEADBOLT_PUBLIC_URL, the issuer. */
@@ -22,6 +25,8 @@ export interface OidcServiceDeps {
   readonly now: () => number;
   readonly randomBytes: (size: number) => Buffer;
   readonly log: Logger;
+  /** Awaited between two pruning batches, so requests waiting for the database go first. */
+  readonly prunePause?: () => Promise<void>;
 }
 
 /** An authorization request waiting for the user to sign in at deadbolt's /login. */
@@ -46,7 +51,7 @@ export interface OidcService {
   finishLogin(req: IncomingMessage, res: ServerResponse, userId: string): Promise<string>;
   /** Skips the consent prompt (clients are first-party); returns where the browser goes next. */
   finishConsent(req: IncomingMessage, res: ServerResponse): Promise<string>;
-  /** Deletes a batch of expired artifacts; returns how many. */
+  /** Deletes every expired artifact, in batches; returns how many. */
   prune(): Promise<number>;
   close(): void;
 }
@@ -75,6 +80,9 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
   let loading: Promise<{ provider: Provider; handler: Handler; fingerprint: string }> | null = null;
   let checkedAt = 0;
   let pruner: NodeJS.Timeout | null = null;
+  let pruning = false;
+  let closed = false;
+  const pause = deps.prunePause ?? (() => sleep(PRUNE_PAUSE_MS));
 
   async function build(previous: { provider: Provider; handler: Handler; fingerprint: string } | null) {
     const { createProvider } = await import("./provider.ts");
@@ -90,9 +98,14 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
     });
     provider.proxy = true;
     provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
-    if (pruner === null) {
-      pruner = setInterval(() => void service.prune().catch((error: unknown) =>
-        deps.log.warn({ err: error }, "pruning expired OIDC artifacts failed")), PRUNE_INTERVAL_MS);
+    if (pruner === null && !closed) {
+      pruner = setInterval(() => {
+        if (pruning) return;
+        pruning = true;
+        void service.prune()
+          .catch((error: unknown) => { if (!closed) deps.log.warn({ err: error }, "pruning expired OIDC artifacts failed"); })
+          .finally(() => { pruning = false; });
+      }, PRUNE_INTERVAL_MS);
       pruner.unref();
     }
     return { provider, handler: provider.callback(), fingerprint };
@@ -149,8 +162,15 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
       // An empty consent result resolves the prompt; loadExistingGrant then grants the scopes.
       return provider.interactionResult(req, res, { consent: {} }, { mergeWithLastSubmission: true });
     },
-    prune: () => pruneExpiredPayloads(deps.database.db, deps.now()),
+    prune: () => pruneExpiredPayloads(deps.database.db, deps.now(), {
+      // Closing ends a run between two batches.
+      pause: async () => {
+        await pause();
+        if (closed) throw new Error("closed");
+      },
+    }),
     close() {
+      closed = true;
       if (pruner !== null) clearInterval(pruner);
       pruner = null;
     },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapterClass } from "../../src/oidc/adapter.ts";
 import { pruneExpiredPayloads } from "../../src/oidc/index.ts";
+import { PRUNE_BATCH } from "../../src/oidc/payloads.ts";
 import { createTestApp, type TestApp } from "../support/app.ts";
 import { DIALECTS } from "../support/databases.ts";
 
@@ -48,5 +49,21 @@ describe.each(DIALECTS)("the oidc-provider adapter on the deadbolt database (%s)
 
     await sessions.destroy("s1");
     expect(await sessions.find("s1")).toBeUndefined();
+  });
+
+  it("one pruning run deletes every expired row, however many, a batch at a time", async () => {
+    const db = t.auth.database.db;
+    const now = t.clock.now();
+    const expired = PRUNE_BATCH * 2 + 7;
+    const rows = Array.from({ length: expired + 3 }, (_, i) => ({
+      model: "AccessToken", id: `bulk-${i}`, payload: "{}", grant_id: null, account_id: null, client_id: "bulk", uid: null,
+      user_code: null, consumed_at: null, expires_at: i < expired ? now - 1000 - (i % 50) : now + 60_000,
+    }));
+    for (let i = 0; i < rows.length; i += 200) await db.insertInto("oidc_payloads").values(rows.slice(i, i + 200)).execute();
+    let pauses = 0;
+    expect(await pruneExpiredPayloads(db, now, { pause: async () => { pauses++; } })).toBe(expired);
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    const left = await db.selectFrom("oidc_payloads").select("id").where("client_id", "=", "bulk").execute();
+    expect(left).toHaveLength(3);
   });
 });
