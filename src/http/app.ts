@@ -8,11 +8,12 @@ import swaggerUi from "@fastify/swagger-ui";
 import { docsCsp, docsLogo, docsTheme, documentRoute } from "./openapi-docs.ts";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
-import { presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
+import { endSession, presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import { csrfProtection } from "./csrf.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
 import { validationMessage } from "./schemas.ts";
+import { SESSION_COOKIE } from "./session.ts";
 import type { Metrics } from "./metrics.ts";
 import { createOidcService } from "../oidc/index.ts";
 import { adminEventRoutes } from "./routes/admin-events.ts";
@@ -141,6 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const oidc = createOidcService({
     issuer: config.publicUrl, database: deps.auth.database, secretKey: deps.auth.secretKey,
     now: deps.auth.now, randomBytes: deps.auth.randomBytes, log: deps.auth.log,
+    webSession: { cookie: SESSION_COOKIE, end: (token) => endSession(deps.auth, token) },
   });
   app.addHook("onClose", async () => oidc.close());
   await app.register(middie);

@@ -22,6 +22,10 @@ declare module "oidc-provider" {
     type: string;
     set(name: string, value: string): void;
     readonly response: { get(name: string): string };
+    readonly cookies: {
+      get(name: string, options: { signed: boolean }): string | undefined;
+      set(name: string, value: string | null, options: Record<string, unknown>): void;
+    };
   }
 
   export interface Grant {

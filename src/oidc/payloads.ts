@@ -106,3 +106,24 @@ export async function pruneExpiredPayloads(
     await options.pause?.();
   }
 }
+
+interface SessionAuthorizations {
+  readonly authorizations?: Record<string, { readonly grantId?: unknown; readonly persistsLogout?: unknown } | undefined>;
+}
+
+/**
+ * Ends one browser's provider session, and revokes the grants made in it but those meant to
+ * outlive a logout (offline_access), as oidc-provider's own logout does.
+ */
+export async function endProviderSession(db: Db, sessionId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom("oidc_payloads").select("payload")
+      .where("model", "=", "Session").where("id", "=", sessionId).executeTakeFirst();
+    if (!row) return;
+    const { authorizations } = JSON.parse(row.payload) as SessionAuthorizations;
+    for (const authorization of Object.values(authorizations ?? {})) {
+      if (typeof authorization?.grantId === "string" && authorization.persistsLogout !== true) await revokeGrant(trx, authorization.grantId);
+    }
+    await destroyPayload(trx, "Session", sessionId);
+  });
+}

@@ -17,6 +17,14 @@ export interface ProviderDeps {
   readonly now: () => number;
   /** Where the browser goes for the interaction: deadbolt's own sign-in page. */
   readonly interactionUrl: (uid: string) => string;
+  /** deadbolt's own web session, which signing out through an app ends too. */
+  readonly webSession: WebSession;
+}
+
+/** The cookie of deadbolt's web session and how to end one. */
+export interface WebSession {
+  readonly cookie: string;
+  end(token: string): Promise<void>;
 }
 
 /** Cookie signing keys derived from DEADBOLT_SECRET_KEY: the same on every instance. */
@@ -84,6 +92,21 @@ async function allowFormsToClient(ctx: KoaContextLike, next: () => Promise<void>
 }
 
 /**
+ * The logout page asks "sign out of deadbolt?": a yes ends deadbolt's own web session in this
+ * browser too (the provider ends only its own), so /account is signed out as well.
+ */
+function endWebSessionOnLogout(webSession: WebSession, secure: boolean) {
+  return async function endWebSession(ctx: KoaContextLike, next: () => Promise<void>): Promise<void> {
+    await next();
+    if (ctx.oidc?.route !== "end_session_confirm" || ctx.status !== 303 || !ctx.oidc.params.logout) return;
+    const token = ctx.cookies.get(webSession.cookie, { signed: false });
+    if (!token) return;
+    await webSession.end(token);
+    ctx.cookies.set(webSession.cookie, null, { path: "/", httpOnly: true, sameSite: "lax", secure, signed: false });
+  };
+}
+
+/**
  * The oidc-provider configuration: code flow only, PKCE for public clients, refresh tokens
  * always rotated, revocation, introspection, RP-initiated logout, no dev interactions.
  */
@@ -145,6 +168,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     renderError: errorPage,
   });
   provider.use(allowFormsToClient);
+  provider.use(endWebSessionOnLogout(deps.webSession, deps.issuer.startsWith("https:")));
   // Only the SHA-256 of a client secret is stored; the provider compares against it.
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret: string }, actual: string) {
     return clientSecretMatches(this.clientSecret, actual);

@@ -4,7 +4,8 @@ import type { Logger } from "../auth/index.ts";
 import type { Database } from "../store/index.ts";
 import { findClient } from "./clients.ts";
 import { ensureKeys, loadSigningJwks } from "./keys.ts";
-import { pruneExpiredPayloads } from "./payloads.ts";
+import { endProviderSession, pruneExpiredPayloads } from "./payloads.ts";
+import type { WebSession } from "./provider.ts";
 
 type ProviderModule = typeof import("./provider.ts");
 type Provider = ReturnType<ProviderModule["createProvider"]>;
@@ -25,6 +26,8 @@ export interface OidcServiceDeps {
   readonly now: () => number;
   readonly randomBytes: (size: number) => Buffer;
   readonly log: Logger;
+  /** deadbolt's web session: RP-initiated logout ends it too. */
+  readonly webSession: WebSession;
   /** Awaited between two pruning batches, so requests waiting for the database go first. */
   readonly prunePause?: () => Promise<void>;
 }
@@ -51,12 +54,19 @@ export interface OidcService {
   finishLogin(req: IncomingMessage, res: ServerResponse, userId: string): Promise<string>;
   /** Skips the consent prompt (clients are first-party); returns where the browser goes next. */
   finishConsent(req: IncomingMessage, res: ServerResponse): Promise<string>;
+  /**
+   * Signing out of deadbolt ends the browser's provider session too (the apps' single sign-on)
+   * and revokes the grants made in it, as RP-initiated logout does.
+   */
+  endBrowserSession(sessionId: string | undefined): Promise<void>;
   /** Deletes every expired artifact, in batches; returns how many. */
   prune(): Promise<number>;
   close(): void;
 }
 
 export const OIDC_PREFIX = "/oidc";
+/** oidc-provider's cookie naming the browser's provider session (its id). */
+export const PROVIDER_SESSION_COOKIE = "_session";
 export const INTERACTION_PARAM = "interaction";
 
 /**
@@ -94,7 +104,7 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
     if (previous && previous.fingerprint === fingerprint) return previous;
     const provider = createProvider({
       issuer: deps.issuer, database: deps.database, secretKey: deps.secretKey, jwks, now: deps.now,
-      interactionUrl: (uid) => `/login?${INTERACTION_PARAM}=${encodeURIComponent(uid)}`,
+      interactionUrl: (uid) => `/login?${INTERACTION_PARAM}=${encodeURIComponent(uid)}`, webSession: deps.webSession,
     });
     provider.proxy = true;
     provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
@@ -161,6 +171,10 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
       const { provider } = await current();
       // An empty consent result resolves the prompt; loadExistingGrant then grants the scopes.
       return provider.interactionResult(req, res, { consent: {} }, { mergeWithLastSubmission: true });
+    },
+    async endBrowserSession(sessionId) {
+      if (sessionId === undefined || sessionId === "" || sessionId.length > 200) return;
+      await endProviderSession(deps.database.db, sessionId);
     },
     prune: () => pruneExpiredPayloads(deps.database.db, deps.now(), {
       // Closing ends a run between two batches.

@@ -9,6 +9,7 @@ import { CodeField, EmailField, formCheck, MfaTokenField, PasswordField } from "
 import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
 import type { WebDeps } from "./plugin.ts";
+import { PROVIDER_SESSION_COOKIE } from "../oidc/index.ts";
 import { appClient, appSignIn, appView, EXPIRED_MESSAGE, mfaPath, type AppSignIn } from "./sign-in-oidc.ts";
 import { agoText, utcText } from "../time.ts";
 
@@ -137,6 +138,9 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const token = request.cookies[SESSION_COOKIE];
     if (token) await endSession(auth, token);
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    // Signed out of deadbolt means signed out of the apps' single sign-on in this browser too.
+    await oidc.endBrowserSession(request.cookies[PROVIDER_SESSION_COOKIE]);
+    for (const name of [PROVIDER_SESSION_COOKIE, `${PROVIDER_SESSION_COOKIE}.sig`]) reply.clearCookie(name, { path: "/" });
     return reply.redirect("/login?signed_out=1", 303);
   });
 

@@ -2,7 +2,8 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../support/databases.ts";
 import {
-  authorizationRequest, Browser, registerClient, relyingParty, signInThroughBrowser, startOidcServer, type OidcServer,
+  authorizationRequest, Browser, hiddenField, REDIRECT_URI, registerClient, relyingParty, signInApp, signInThroughBrowser, startOidcServer,
+  userinfoStatus, type OidcServer,
 } from "./support.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -78,5 +79,63 @@ describe.each(DIALECTS)("OpenID Connect code flow (%s)", (dialect) => {
     const event = await server.auth.database.db.selectFrom("events").select("details")
       .where("type", "=", "login.succeeded").orderBy("id", "desc").executeTakeFirstOrThrow();
     expect(JSON.parse(event.details)).toMatchObject({ client: registered.clientId, clientName: "Mail portal" });
+  });
+
+  it("RP-initiated logout: asks, then ends the provider session, the app's grant and deadbolt's own session", async () => {
+    const registered = await registerClient(server);
+    const config = await relyingParty(server.url, registered);
+    const browser = new Browser();
+    const tokens = await signInApp(server, config, "ada@example.com", PASSWORD, browser);
+    expect(browser.cookies.has("deadbolt_session")).toBe(true);
+    const me = () => browser.request(`${server.url}/api/auth/me`).then((response) => response.status);
+    expect(await me()).toBe(200);
+
+    const back = "http://127.0.0.1:9/";
+    const logout = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: back, state: "bye" });
+    const asked = await browser.request(logout.toString());
+    expect(asked.status).toBe(200);
+    const page = await asked.text();
+    expect(page).toContain("Do you want to sign out of deadbolt?");
+    // Nothing ends on the GET alone (a link cannot sign anyone out).
+    expect(await me()).toBe(200);
+    expect(await userinfoStatus(config, tokens.access_token)).toBe(200);
+
+    const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(page)?.[1] as string;
+    const confirmed = await browser.request(action, { form: { xsrf: hiddenField(page, "xsrf"), logout: "yes" } });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get("location")).toBe(`${back}?state=bye`);
+
+    expect(await me()).toBe(401);
+    expect(browser.cookies.has("deadbolt_session")).toBe(false);
+    expect(await userinfoStatus(config, tokens.access_token)).toBe(401);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    // The next authorization asks for the password again.
+    const again = await browser.follow((await authorizationRequest(config)).url.toString(), REDIRECT_URI);
+    expect(again.url).toContain("/login?interaction=");
+  });
+
+  it("a post-logout redirect URI that is not registered is refused on deadbolt's page", async () => {
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    const tokens = await signInApp(server, config, "ada@example.com", PASSWORD, browser);
+    const logout = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: "https://evil.example/" });
+    const refused = await browser.request(logout.toString());
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("location")).toBeNull();
+    expect(await refused.text()).toContain("post_logout_redirect_uri not registered");
+  });
+
+  it("signing out of deadbolt (/logout) ends the apps' single sign-on in that browser and the grants made in it", async () => {
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    const tokens = await signInApp(server, config, "ada@example.com", PASSWORD, browser);
+    const sso = await browser.follow((await authorizationRequest(config)).url.toString(), REDIRECT_URI);
+    expect(sso.url.startsWith(REDIRECT_URI)).toBe(true);
+
+    const out = await browser.request(`${server.url}/logout`, { form: {} });
+    expect(out.status).toBe(303);
+    const again = await browser.follow((await authorizationRequest(config)).url.toString(), REDIRECT_URI);
+    expect(again.url).toContain("/login?interaction=");
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
   });
 });

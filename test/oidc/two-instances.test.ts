@@ -1,7 +1,8 @@
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  authorizationRequest, Browser, hiddenField, REDIRECT_URI, registerClient, relyingParty, startOidcServer, type OidcServer,
+  authorizationRequest, Browser, hiddenField, REDIRECT_URI, registerClient, relyingParty, signInApp, startOidcServer, userinfoStatus,
+  type OidcServer,
 } from "./support.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -55,7 +56,32 @@ describe("two instances on one PostgreSQL share the provider's state", () => {
     const refreshedAtA = await client.refreshTokenGrant(config, tokens.refresh_token as string);
     // The rotated-out token is dead on both instances.
     await expect(client.refreshTokenGrant(atB, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    // The replay at B revoked the whole grant, A's rotated token with it.
     expect((await client.tokenIntrospection(atB, refreshedAtA.access_token)).active).toBe(false);
+  });
+
+  it("revocation and RP-initiated logout at one instance hold at the other", async () => {
+    const registered = await registerClient(a);
+    const config = await relyingParty(a.url, registered);
+    const atB = viaInstance(config, b.url, registered);
+    const browser = new Browser();
+    const held = await signInApp(a, config, "hana@example.com", PASSWORD, browser);
+    await client.tokenRevocation(atB, held.refresh_token as string);
+    await expect(client.refreshTokenGrant(config, held.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    expect((await client.tokenIntrospection(config, held.refresh_token as string)).active).toBe(false);
+
+    // The logout page from A, its confirmation posted to B.
+    const fresh = await signInApp(a, config, "hana@example.com", PASSWORD, browser);
+    const logout = client.buildEndSessionUrl(config, { id_token_hint: fresh.id_token as string, post_logout_redirect_uri: "http://127.0.0.1:9/" });
+    const page = await (await browser.request(logout.toString())).text();
+    const action = new URL(/<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(page)?.[1] as string);
+    const confirmed = await browser.request(`${b.url}${action.pathname}`, { form: { xsrf: hiddenField(page, "xsrf"), logout: "yes" } });
+    expect(confirmed.headers.get("location")).toBe("http://127.0.0.1:9/");
+    expect(await userinfoStatus(config, fresh.access_token)).toBe(401);
+    await expect(client.refreshTokenGrant(atB, fresh.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+    expect((await browser.request(`${a.url}/api/auth/me`)).status).toBe(401);
+    const signInAgain = await browser.follow((await authorizationRequest(config)).url.toString(), REDIRECT_URI);
+    expect(signInAgain.url).toContain("/login?interaction=");
   });
 
   it("a code redeemed at one instance cannot be replayed at the other", async () => {
