@@ -131,6 +131,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: { openid: ["sub"], email: ["email", "email_verified"] },
     scopes: [...SCOPES],
     responseTypes: ["code"],
+    // What a client registered here can use: a secret (basic or post; only its hash is stored,
+    // so never client_secret_jwt, whose HMAC would need the secret itself) or PKCE alone.
+    clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
     // Claims the scopes grant go into the ID token too, not only userinfo (SPEC).
     conformIdTokenClaims: false,
     ttl: TTL_SECONDS,

@@ -27,6 +27,8 @@ describe.each(DIALECTS)("OpenID Connect code flow (%s)", (dialect) => {
     expect(metadata.revocation_endpoint).toBeTypeOf("string");
     expect(metadata.introspection_endpoint).toBeTypeOf("string");
     expect(metadata.end_session_endpoint).toBeTypeOf("string");
+    // Only what a client registered here can use (its secret is stored hashed: no client_secret_jwt).
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(["client_secret_basic", "client_secret_post", "none"]);
     const jwks = await (await fetch(metadata.jwks_uri as string)).json() as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.map((key) => key.alg).sort()).toEqual(["ES256", "RS256"]);
     // Public halves only.
@@ -137,5 +139,17 @@ describe.each(DIALECTS)("OpenID Connect code flow (%s)", (dialect) => {
     const again = await browser.follow((await authorizationRequest(config)).url.toString(), REDIRECT_URI);
     expect(again.url).toContain("/login?interaction=");
     await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("clients are first-party: prompt=consent and offline_access still get a code without a consent page", async () => {
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    await signInApp(server, config, "ada@example.com", PASSWORD, browser);
+    const request = await authorizationRequest(config, { prompt: "consent", scope: "openid email offline_access" });
+    const landed = await browser.follow(request.url.toString(), REDIRECT_URI);
+    expect(landed.url.startsWith(REDIRECT_URI)).toBe(true);
+    const tokens = await client.authorizationCodeGrant(config, new URL(landed.url), { pkceCodeVerifier: request.verifier, expectedState: request.state });
+    expect(tokens.scope?.split(" ").sort()).toEqual(["email", "offline_access", "openid"]);
+    expect(tokens.claims()?.email).toBe("ada@example.com");
   });
 });
