@@ -59,6 +59,11 @@ export function redirectUriProblem(uri: string): string | null {
   if (parsed.hash !== "" || uri.includes("#")) return `${JSON.stringify(uri)} must not contain a fragment (#)`;
   if (uri.includes("*")) return `${JSON.stringify(uri)} must not contain a wildcard: redirect URIs match exactly`;
   if (parsed.username !== "" || parsed.password !== "") return `${JSON.stringify(uri)} must not contain credentials`;
+  // Apps send the URI as they have it and the provider compares strings, so it is kept in the
+  // one form URL libraries produce: no spaces, dot segments, upper-case host or default port.
+  // A bare origin (an SPA's `location.origin`) is the one form without the trailing slash.
+  const bareOrigin = parsed.href === `${uri}/` && parsed.pathname === "/" && parsed.search === "";
+  if (parsed.href !== uri && !bareOrigin) return `${JSON.stringify(uri)} is not in normal form: register it as ${JSON.stringify(parsed.href)}`;
   return null;
 }
 

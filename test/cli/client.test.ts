@@ -72,6 +72,13 @@ describe.each(DIALECTS)("deadbolt client and keys (%s)", (dialect) => {
     expect(wildcard.code).toBe(1);
     expect(wildcard.stderr.trim().split("\n")).toHaveLength(1);
     expect(wildcard.stderr).toContain("wildcard");
+    const notNormal = await cli(["client", "create", "x", "--redirect-uri", "HTTPS://A.example:443/cb"]);
+    expect(notNormal.code).toBe(1);
+    expect(notNormal.stderr).toBe('deadbolt: "HTTPS://A.example:443/cb" is not in normal form: register it as "https://a.example/cb"\n');
+    const unnamed = await cli(["client", "create", " ", "--redirect-uri", "https://a.example/cb"]);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toBe("deadbolt: the name must be 1 to 100 characters\n");
+    expect(json<unknown[]>(await cli(["client", "list", "--json"])).filter((c) => (c as { name: string }).name === "x")).toEqual([]);
   });
 
   it("keys rotate publishes a new generation of RS256 and ES256 beside the old", async () => {

@@ -142,6 +142,11 @@ describe.each(DIALECTS)("bad OpenID Connect input gets the standard OAuth errors
       { name: "x", redirectUris: ["https://app.example/cb"], extra: true },
       { name: "x", redirectUris: "https://app.example/cb" },
       { name: "x", redirectUris: ["https://app.example/cb"], public: "yes" },
+      // Not in the form URL libraries send (the provider compares strings): refused, not stored.
+      { name: "x", redirectUris: ["HTTPS://App.example:443/cb"] },
+      { name: "x", redirectUris: ["https://app.example/a b"] },
+      { name: "x", redirectUris: ["https://app.example/a/../cb"] },
+      { name: "x", redirectUris: ["/cb"] },
     ]) {
       const response = await server.app.inject({ method: "POST", url: "/api/admin/clients", headers, payload });
       expect(response.statusCode, JSON.stringify(payload)).toBe(400);
@@ -149,8 +154,14 @@ describe.each(DIALECTS)("bad OpenID Connect input gets the standard OAuth errors
     }
     const after = (await server.app.inject({ method: "GET", url: "/api/admin/clients", headers })).json() as { clients: unknown[] };
     expect(after.clients.length).toBe(before.clients.length);
+    const normal = await server.app.inject({ method: "POST", url: "/api/admin/clients", headers, payload: { name: "x", redirectUris: ["HTTPS://App.example:443/cb"] } });
+    expect(normal.json<{ message: string }>().message).toContain('register it as "https://app.example/cb"');
     const missing = await server.app.inject({ method: "DELETE", url: "/api/admin/clients/nope", headers });
     expect(missing.statusCode).toBe(404);
+    // A bare origin (an SPA's location.origin) is the one form kept without a trailing slash.
+    const spa = await server.app.inject({ method: "POST", url: "/api/admin/clients", headers, payload: { name: "SPA", redirectUris: ["https://spa.example"], public: true } });
+    expect(spa.statusCode).toBe(201);
+    await server.app.inject({ method: "DELETE", url: `/api/admin/clients/${spa.json<{ clientId: string }>().clientId}`, headers });
 
     const created = await server.app.inject({
       method: "POST", url: "/api/admin/clients", headers,
