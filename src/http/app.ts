@@ -78,6 +78,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     requestIdHeader: false,
     // DEADBOLT_TRUST_PROXY: unset, X-Forwarded-For is ignored and the socket address is the client.
     trustProxy: trustProxyOption(config.trustProxy),
+    // A path Fastify cannot route (a bad %-escape, a parameter over 100 characters, such as an
+    // id no client or user has) gets the one error shape, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? "A path parameter is too long."
+        : error.code === "FST_ERR_BAD_URL" ? "The path is not a valid URL." : undefined;
+      return sendError(reply, "invalid_request", message);
+    },
   });
   // Bodies are validated strictly (a number is not a password: 400, counts as nothing); only
   // querystrings and params, which are always text, are coerced to the declared types.

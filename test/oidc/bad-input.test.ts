@@ -158,6 +158,12 @@ describe.each(DIALECTS)("bad OpenID Connect input gets the standard OAuth errors
     expect(normal.json<{ message: string }>().message).toContain('register it as "https://app.example/cb"');
     const missing = await server.app.inject({ method: "DELETE", url: "/api/admin/clients/nope", headers });
     expect(missing.statusCode).toBe(404);
+    // Ids no client has, however odd: a 400 or 404 in the API's one error shape.
+    for (const [id, status] of [["a".repeat(100), 404], ["a".repeat(101), 400], ["%zz", 400], ["%E0%A4%A", 400], ["%00", 400]] as const) {
+      const response = await fetch(`${server.url}/api/admin/clients/${id}`, { method: "DELETE", headers });
+      expect(response.status, id).toBe(status);
+      expect(Object.keys(await response.json() as object), id).toEqual(["error", "message"]);
+    }
     // A bare origin (an SPA's location.origin) is the one form kept without a trailing slash.
     const spa = await server.app.inject({ method: "POST", url: "/api/admin/clients", headers, payload: { name: "SPA", redirectUris: ["https://spa.example"], public: true } });
     expect(spa.statusCode).toBe(201);
