@@ -10,7 +10,7 @@ import { clientOf, cookieOptions, SESSION_COOKIE } from "../http/session.ts";
 import { pageSession, renderPage, viewerOf } from "./render.ts";
 import type { WebDeps } from "./plugin.ts";
 import { PROVIDER_SESSION_COOKIE } from "../oidc/index.ts";
-import { appClient, appSignIn, appView, EXPIRED_MESSAGE, mfaPath, type AppSignIn } from "./sign-in-oidc.ts";
+import { appClient, appSignIn, appView, EXPIRED_MESSAGE, loginPath, mfaPath, type AppSignIn } from "./sign-in-oidc.ts";
 import { agoText, utcText } from "../time.ts";
 
 const MFA_COOKIE = "deadbolt_mfa";
@@ -97,7 +97,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
   });
 
   app.get("/login/mfa", { schema: { hide: true } }, async (request, reply) => {
-    if (!request.cookies[MFA_COOKIE]) return reply.redirect("/login", 303);
+    if (!request.cookies[MFA_COOKIE]) return reply.redirect(loginPath(request), 303);
     const forApp = await appSignIn(oidc, request, reply);
     if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
     return renderPage(reply, "login-mfa", { title: "Two-step verification", viewer: null, ...appView(forApp) });
@@ -107,7 +107,7 @@ export async function signInPages(app: FastifyInstance, deps: WebDeps): Promise<
     const startedAt = performance.now();
     const mfaToken = request.cookies[MFA_COOKIE];
     const code = field(request.body, "code")?.trim() ?? "";
-    if (!mfaToken) return reply.redirect("/login", 303);
+    if (!mfaToken) return reply.redirect(loginPath(request), 303);
     const forApp = await appSignIn(oidc, request, reply);
     if (forApp.kind === "expired") return renderPage(reply, "login", { title: "Sign in", viewer: null, error: EXPIRED_MESSAGE }, 400);
     const view = appView(forApp);

@@ -50,6 +50,15 @@ export function appClient(signIn: AppSignIn): { app?: { clientId: string; name: 
   return signIn.kind === "pending" ? { app: { clientId: signIn.interaction.clientId, name: signIn.interaction.clientName } } : {};
 }
 
+/**
+ * Back to the password step, still for the app when the request names its interaction (the
+ * second-factor cookie expired, say): /login checks the interaction itself.
+ */
+export function loginPath(request: FastifyRequest): string {
+  const uid = uidOf(request);
+  return uid === null || uid === "" ? "/login" : `/login?${INTERACTION_PARAM}=${encodeURIComponent(uid)}`;
+}
+
 export function mfaPath(signIn: AppSignIn): string {
   return signIn.kind === "pending" ? `/login/mfa?${INTERACTION_PARAM}=${encodeURIComponent(signIn.interaction.uid)}` : "/login/mfa";
 }

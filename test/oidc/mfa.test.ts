@@ -58,4 +58,27 @@ describe.each(DIALECTS)("the second factor on the OpenID Connect sign-in (%s)", 
     expect(late.url.startsWith(REDIRECT_URI)).toBe(false);
     expect(late.response.status).toBe(401);
   });
+
+  it("when the second-factor cookie is gone, the browser goes back to the password step still for the app", async () => {
+    const enrolled = await enroll(server, "max@example.com");
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    const { request, interaction } = await toSecondFactor(browser, config, enrolled.email);
+    browser.cookies.delete("deadbolt_mfa");
+    for (const answer of [
+      await browser.request(`${server.url}/login/mfa?interaction=${interaction}`),
+      await browser.request(`${server.url}/login/mfa`, { form: { code: codeAt(server, enrolled.secret), interaction } }),
+    ]) {
+      expect(answer.status).toBe(303);
+      expect(answer.headers.get("location")).toBe(`/login?interaction=${interaction}`);
+    }
+    // And from there the sign-in for the app goes on.
+    const again = await browser.follow(`${server.url}/login`, REDIRECT_URI, { form: { email: enrolled.email, password: PASSWORD, interaction } });
+    expect(again.url).toBe(`${server.url}/login/mfa?interaction=${interaction}`);
+    server.clock.advance(30_000);
+    const right = await browser.follow(`${server.url}/login/mfa`, REDIRECT_URI, { form: { code: codeAt(server, enrolled.secret), interaction } });
+    expect(right.url.startsWith(REDIRECT_URI)).toBe(true);
+    const tokens = await client.authorizationCodeGrant(config, new URL(right.url), { pkceCodeVerifier: request.verifier, expectedState: request.state });
+    expect(tokens.claims()?.email).toBe("max@example.com");
+  });
 });
