@@ -19,12 +19,24 @@ const BIN = fileURLToPath(new URL("../../bin/deadbolt.js", import.meta.url));
 
 interface Credentials { clientId: string; clientSecret: string }
 
+function deadbolt(...args: string[]): string {
+  return execFileSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+}
+
+function registered(): Array<{ clientId: string; redirectUris: string[] }> {
+  return JSON.parse(deadbolt("client", "list", "--json")) as Array<{ clientId: string; redirectUris: string[] }>;
+}
+
 function credentials(): Credentials {
   if (process.env.OIDC_CLIENT_ID && process.env.OIDC_CLIENT_SECRET) {
     return { clientId: process.env.OIDC_CLIENT_ID, clientSecret: process.env.OIDC_CLIENT_SECRET };
   }
-  if (existsSync(CLIENT_FILE)) return JSON.parse(readFileSync(CLIENT_FILE, "utf8")) as Credentials;
-  const output = execFileSync(process.execPath, [BIN, "client", "create", "Example app", "--redirect-uri", `${baseUrl}/callback`, "--json"], { encoding: "utf8" });
+  if (existsSync(CLIENT_FILE)) {
+    const saved = JSON.parse(readFileSync(CLIENT_FILE, "utf8")) as Credentials;
+    // A fresh database (or another EXAMPLE_PORT) no longer has that client: register again.
+    if (registered().some((client) => client.clientId === saved.clientId && client.redirectUris.includes(`${baseUrl}/callback`))) return saved;
+  }
+  const output = deadbolt("client", "create", "Example app", "--redirect-uri", `${baseUrl}/callback`, "--json");
   const created = JSON.parse(output) as Credentials;
   mkdirSync("data", { recursive: true });
   // The secret is shown once by deadbolt; this example keeps it beside deadbolt's own data.
