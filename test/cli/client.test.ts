@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashClientSecret } from "../../src/oidc/clients.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
+import { CLIENT_FIELDS } from "../oidc/support.ts";
 import { cliEnv, json, openRuntime, runCli, type CliResult, type Env } from "./helpers.ts";
 
 interface CreatedClient {
@@ -46,6 +47,9 @@ describe.each(DIALECTS)("deadbolt client and keys (%s)", (dialect) => {
     const listed = await cli(["client", "list", "--json"]);
     expect(listed.code).toBe(0);
     expect(json<CreatedClient[]>(listed).map((c) => c.name)).toEqual(["Mail portal", "SPA"]);
+    // The HTTP API's field names, in its order; create adds the one-time clientSecret.
+    for (const listedClient of json<object[]>(listed)) expect(Object.keys(listedClient)).toEqual(CLIENT_FIELDS);
+    expect(Object.keys(client)).toEqual([...CLIENT_FIELDS, "clientSecret"]);
     expect(listed.stdout).not.toContain(client.clientSecret);
 
     const deleted = await cli(["client", "delete", client.clientId]);

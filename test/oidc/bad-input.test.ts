@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIALECTS } from "../support/databases.ts";
 import { postLogin } from "../support/app.ts";
 import {
-  authorizationRequest, Browser, REDIRECT_URI, registerClient, relyingParty, signInThroughBrowser, startOidcServer,
+  authorizationRequest, Browser, CLIENT_FIELDS, REDIRECT_URI, registerClient, relyingParty, signInThroughBrowser, startOidcServer,
   userinfoStatus, type OidcServer,
 } from "./support.ts";
 
@@ -179,7 +179,9 @@ describe.each(DIALECTS)("bad OpenID Connect input gets the standard OAuth errors
     expect(body.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const stored = await server.auth.database.db.selectFrom("oidc_clients").selectAll().where("client_id", "=", body.clientId).executeTakeFirstOrThrow();
     expect(stored.secret_hash).not.toContain(body.clientSecret);
+    expect(Object.keys(created.json() as object)).toEqual([...CLIENT_FIELDS, "clientSecret"]);
     const listed = (await server.app.inject({ method: "GET", url: "/api/admin/clients", headers })).body;
+    for (const listedClient of (JSON.parse(listed) as { clients: object[] }).clients) expect(Object.keys(listedClient)).toEqual(CLIENT_FIELDS);
     expect(listed).not.toContain(body.clientSecret);
     const user = await postLogin(server.app, "gus@example.com", PASSWORD);
     const forbidden = await server.app.inject({ method: "GET", url: "/api/admin/clients", headers: { authorization: `Bearer ${(user.json() as { token: string }).token}` } });

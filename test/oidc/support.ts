@@ -35,6 +35,9 @@ export async function startOidcServer(dialect: "sqlite" | "postgres", options: T
 
 export const REDIRECT_URI = "http://127.0.0.1:9/callback";
 
+/** A client's fields, as GET /api/admin/clients and `deadbolt client list --json` name them. */
+export const CLIENT_FIELDS = ["clientId", "name", "public", "redirectUris", "postLogoutRedirectUris", "createdAt"] as const;
+
 export async function registerClient(server: TestApp, options: { public?: boolean; redirectUris?: string[] } = {}) {
   const result = await createClient(server.auth.database.db, {
     name: "Mail portal", redirectUris: options.redirectUris ?? [REDIRECT_URI], public: options.public ?? false,
