@@ -35,6 +35,20 @@ describe.each(DIALECTS)("OpenID Connect code flow (%s)", (dialect) => {
     expect(jwks.keys.every((key) => key.d === undefined)).toBe(true);
   });
 
+  it("sends the sign-in to deadbolt's /login: oidc-provider's development interactions are off", async () => {
+    const config = await relyingParty(server.url, await registerClient(server));
+    const browser = new Browser();
+    const answer = await browser.request((await authorizationRequest(config)).url.toString());
+    expect(answer.status).toBe(303);
+    const location = new URL(answer.headers.get("location") as string, server.url);
+    expect(location.pathname).toBe("/login");
+    const uid = location.searchParams.get("interaction") as string;
+    for (const path of [`/oidc/interaction/${uid}`, `/oidc/interaction/${uid}/login`, `/interaction/${uid}`]) {
+      const dev = await browser.request(`${server.url}${path}`);
+      expect(dev.status, path).toBe(404);
+    }
+  });
+
   it("names its endpoints after the issuer whatever Host or X-Forwarded-* a request carries", async () => {
     for (const url of ["/.well-known/openid-configuration", "/oidc/.well-known/openid-configuration"]) {
       const response = await server.app.inject({
