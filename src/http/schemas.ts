@@ -31,6 +31,17 @@ export const EmailField = Type.String({ minLength: 3, maxLength: EMAIL_MAX_LENGT
  * Any character, NUL included: a password is hashed, never stored or queried as text.
  */
 export const PasswordField = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
+/**
+ * A new password: any string, so that the password policy, not the schema, refuses one that
+ * is too short or too long, with 400 `weak_password` saying why (SPEC "Passwords"). The body
+ * limit bounds it, and the policy refuses over PASSWORD_MAX_LENGTH before any hashing.
+ */
+export function NewPasswordField(options: { description?: string; examples?: unknown[] } = {}) {
+  return Type.String({
+    description: `Refused with 400 weak_password when shorter than DEADBOLT_PASSWORD_MIN_LENGTH, longer than ${PASSWORD_MAX_LENGTH} characters, common, built from the e-mail or the site, a run or a repetition, or breached`,
+    ...options,
+  });
+}
 
 /** A token this server issued is 43 base64url characters; anything else is simply not trusted. */
 export const DeviceTokenField = TextField({ maxLength: 256, description: "The deviceToken of an earlier sign-in" });

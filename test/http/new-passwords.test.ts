@@ -12,7 +12,7 @@ import { signIn, type Session } from "../admin/support.ts";
 import { createTestApp, postLogin, type TestApp, type TestAppOptions } from "../support/app.ts";
 import { DIALECTS } from "../support/databases.ts";
 import { deadUrl, startHibpStub, type HibpStub } from "../support/hibp-stub.ts";
-import { events } from "./helpers.ts";
+import { events, viewOf } from "./helpers.ts";
 
 const ADMIN = "root@example.com";
 const ADMIN_PASSWORD = "the root admin keeps spare keys";
@@ -87,6 +87,31 @@ describe.each(DIALECTS)("new passwords (%s)", (dialect) => {
     expect((await reset("cobalt dunes under a quiet moon")).statusCode).toBe(204);
     expect((await postLogin(t.app, USER, "cobalt dunes under a quiet moon")).statusCode).toBe(200);
     expect((await events(t, { type: "password.breach_check_failed" }))).toEqual([]);
+  });
+
+  it("too short or too long is weak_password with the reason on every API path (not a schema error), and counts nothing", async () => {
+    await start();
+    const ann = await signIn(t, USER, USER_PASSWORD);
+    const token = await resetToken(USER);
+    const reset = (password: string) => t.app.inject({ method: "POST", url: "/api/auth/password/reset", payload: { token, password } });
+    const cases: readonly (readonly [string, RegExp])[] = [
+      ["", /^The password must be at least 8 characters/], ["seven77", /^The password must be at least 8 characters/],
+      ["x".repeat(1025), /^The password must be at most 1024 characters\.$/], ["🔒".repeat(1025), /^The password must be at most 1024 characters\.$/],
+    ];
+    for (const [password, reason] of cases) {
+      expectWeak(await createAs("new@example.com", password), reason);
+      expectWeak(await change(ann, USER_PASSWORD, password), reason);
+      expectWeak(await reset(password), reason);
+      // A wrong current password with a refused new one: the refusal comes first and counts nothing.
+      expectWeak(await change(ann, "not the current password", password), reason);
+    }
+    expect((await viewOf(t, USER)).failedPasswordAttempts).toBe(0);
+    // Characters, not UTF-16 units: 1,024 emoji (2,048 units) are within the limit, on the API and the form.
+    const emoji = Array.from({ length: 1024 }, (_, i) => String.fromCodePoint(0x1f300 + ((i * 239) % 768))).join("");
+    expect((await createAs("emoji@example.com", emoji)).statusCode).toBe(201);
+    const page = await form("/reset", { token, password: emoji, confirm: emoji });
+    expect(page.statusCode, page.body).toBe(200);
+    expect((await postLogin(t.app, USER, emoji)).statusCode).toBe(200);
   });
 
   it("the reset and account forms show the failed rule next to the field, without JavaScript", async () => {

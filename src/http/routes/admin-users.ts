@@ -8,7 +8,7 @@ import { findUserById, listUsers, type UserRow } from "../../store/index.ts";
 import { adminActor, requireAdmin } from "../admin-guard.ts";
 import { sendError } from "../errors.ts";
 import { EMAIL_MAX_LENGTH, isSingleLine } from "../../text.ts";
-import { EmailField, ErrorSchema, IdParams, NoteField, TextField, UserSchema } from "../schemas.ts";
+import { EmailField, ErrorSchema, IdParams, NewPasswordField, NoteField, TextField, UserSchema } from "../schemas.ts";
 
 export interface AdminUserRouteDeps {
   readonly auth: AuthContext;
@@ -23,8 +23,9 @@ const UserParams = IdParams;
 const Role = Type.Union([Type.Literal("user"), Type.Literal("admin")]);
 const CreateBody = Type.Object({
   email: { ...EmailField, examples: ["ann.lee@example.com"] },
-  password: Type.Optional(Type.String({
-    description: "Omit to invite: the user is mailed a single-use link (7 days) to choose a password", examples: ["correct horse battery staple"],
+  password: Type.Optional(NewPasswordField({
+    description: "Omit to invite: the user is mailed a single-use link (7 days) to choose a password. Refused with 400 weak_password when it is too short or too long, common, built from the e-mail or the site, a run or a repetition, or breached",
+    examples: ["correct horse battery staple"],
   })),
   role: Type.Optional(Role),
 }, { additionalProperties: false });

@@ -6,7 +6,7 @@ import type { Config } from "../../config.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
 import { isPadded, padFailure, sendLoginFailure } from "../login-answer.ts";
-import { DeviceTokenField, EmailField, ErrorSchema, PasswordField, SessionUserSchema } from "../schemas.ts";
+import { DeviceTokenField, EmailField, ErrorSchema, NewPasswordField, PasswordField, SessionUserSchema } from "../schemas.ts";
 import { clientOf, cookieOptions, requireSession, SESSION_COOKIE, sessionToken } from "../session.ts";
 
 export interface AuthRouteDeps {
@@ -80,7 +80,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     schema: {
       summary: "Change the password; a wrong current password counts as a failed attempt",
       tags: ["auth"],
-      body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }),
+      body: Type.Object({ currentPassword: PasswordField, newPassword: NewPasswordField() }),
       response: { 204: Type.Null(), 400: ErrorSchema, 401: ErrorSchema },
     },
     preHandler: signedIn,

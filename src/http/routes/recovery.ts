@@ -8,7 +8,7 @@ import { isUsableToken, redeemResetToken, redeemUnlockToken, requestPasswordRese
 import { renderRecoveryPage, type RecoveryPage, type RecoveryPageData } from "../../notify/pages.ts";
 import { deviceTokenOf, setDeviceCookie } from "../device.ts";
 import { sendError } from "../errors.ts";
-import { EmailField, ErrorSchema, PasswordField, TokenField } from "../schemas.ts";
+import { EmailField, ErrorSchema, NewPasswordField, TokenField } from "../schemas.ts";
 import { clientOf } from "../session.ts";
 import { PASSWORD_MAX_LENGTH } from "../../text.ts";
 
@@ -74,7 +74,7 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
     schema: {
       summary: "Set a new password with an e-mailed reset token or an invitation's set-password token; clears a temporary lock (not a disable) and ends every session",
       tags: ["recovery"],
-      body: Type.Object({ token: TokenField, password: PasswordField }),
+      body: Type.Object({ token: TokenField, password: NewPasswordField() }),
       response: { 204: Type.Null(), 400: ErrorSchema },
     },
   }, async (request, reply) => {
@@ -138,8 +138,8 @@ export async function recoveryRoutes(app: FastifyInstance, deps: RecoveryRouteDe
         return show(reply, 400, "message", { title, message: invalid, next: "forgot" });
       }
       const minLength = auth.passwords.minLength;
-      // The API's limit (PasswordField), said next to the field rather than as a 400 without words.
-      if (password.length > PASSWORD_MAX_LENGTH) {
+      // The policy's limit (in characters, as the policy counts them), said before the two fields are compared.
+      if ([...password].length > PASSWORD_MAX_LENGTH) {
         return resetForm(reply, 400, { token, minLength, siteName: config.appName, passwordError: `The password is longer than ${PASSWORD_MAX_LENGTH} characters.` }, form);
       }
       if (password !== field(request.body, "confirm")) {
