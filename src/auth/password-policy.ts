@@ -42,7 +42,7 @@ export function reasonFor(rule: PasswordRule, policy: { minLength: number }): st
   switch (rule) {
     case "too_short": return `must be at least ${policy.minLength} characters (a passphrase of a few words is long and easy to remember)`;
     case "too_long": return `must be at most ${PASSWORD_MAX_LENGTH} characters`;
-    case "context": return "is built from your e-mail address or the name of this site, which guessers try first";
+    case "context": return "is built from the e-mail address or the name of this site, which guessers try first";
     case "pattern": return "is a run or a repetition (like aaaaaaaa, 12345678 or qwertyui), which guessers try first";
     case "common": return "is one of the most common passwords or words (capitals, digits, symbols or look-alikes such as p@ssw0rd1! do not hide it)";
     case "breached": return "has appeared in a data breach (Have I Been Pwned), so guessers try it first";

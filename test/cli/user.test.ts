@@ -72,7 +72,7 @@ describe.each(DIALECTS)("deadbolt user (%s)", (dialect) => {
     ["a bad e-mail", ["not-an-email"], "long enough password", /not a valid e-mail/],
     ["a weak password", ["weak@example.com"], "short", /at least 8 characters/],
     ["a common password", ["weak@example.com"], "Password1!", /^deadbolt: the password is one of the most common passwords .*; nothing was changed\n$/],
-    ["a password built from the e-mail", ["weak.user@example.com"], "WeakUser2024", /^deadbolt: the password is built from your e-mail address/],
+    ["a password built from the e-mail", ["weak.user@example.com"], "WeakUser2024", /^deadbolt: the password is built from the e-mail address/],
     ["an empty stdin", ["empty@example.com"], undefined, /standard input is empty/],
   ])("refuses %s with exit 1 and one line", async (_name, args, input, message) => {
     const result = await cli(["user", "create", ...args, "--password-stdin"], input === undefined ? "" : `${input}\n`);
