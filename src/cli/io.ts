@@ -68,13 +68,20 @@ export function oneLine(text: string): string {
 }
 
 /**
+ * Events whose news no command's own output carries: a password accepted although the
+ * breach API could not be asked (fail open) is said, as the server's log says it.
+ */
+const ECHOED_EVENTS: ReadonlySet<string> = new Set(["password.breach_check_failed"]);
+
+/**
  * The CLI's logger: stdout must stay parseable for --json, so nothing goes there. Warnings
- * and errors become plain lines on stderr. Security events are not echoed: they are in the
- * database already and the command reports its own outcome.
+ * and errors become plain lines on stderr. Security events are not echoed (they are in the
+ * database already and the command reports its own outcome), but for ECHOED_EVENTS.
  */
 export function quietLogger(io: Io): Logger {
   const write = (level: string) => (object: object, message?: string): void => {
-    if (typeof (object as { event?: unknown }).event === "string") return;
+    const event = (object as { event?: unknown }).event;
+    if (typeof event === "string" && !ECHOED_EVENTS.has(event)) return;
     const text = message ?? ((object as { msg?: unknown }).msg as string | undefined) ?? JSON.stringify(object);
     io.stderr.write(`deadbolt: ${level}: ${oneLine(text)}\n`);
   };
