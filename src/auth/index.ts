@@ -17,7 +17,7 @@ export { ARGON2_OPTIONS, createArgon2Hasher, hashKind, needsUpgrade } from "./pa
 export type { PasswordPolicy, PasswordRule, PasswordVerdict, WordList } from "./password-policy.ts";
 export { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-policy.ts";
 export type { PasswordOwner, PasswordSettings } from "./password-check.ts";
-export { checkNewPassword } from "./password-check.ts";
+export { checkLocally, checkNewPassword } from "./password-check.ts";
 export type { BreachCheck, BreachLookup, RangeFetch } from "./breached.ts";
 export { createHibpClient } from "./breached.ts";
 export type { ChangePasswordResult } from "./password-change.ts";

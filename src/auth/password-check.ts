@@ -23,20 +23,29 @@ export interface PasswordOwner {
 }
 
 /**
- * The one check of every new password (create, invite, reset, change, admin and CLI reset).
- * A refusal is an ordinary result; an unreachable breach API is logged and recorded as
- * `password.breach_check_failed`, and the password is accepted (fail open: the check is
- * advice, the lockout is the control).
+ * The policy's own rules without the breach API: what a terminal prompt can say before the
+ * password is typed again (checkNewPassword then asks the API once, when it is set).
  */
-export async function checkNewPassword(
-  ctx: AuthContext, password: string, owner: PasswordOwner, client: Client,
-): Promise<PasswordVerdict> {
+export async function checkLocally(ctx: AuthContext, password: string, owner: PasswordOwner): Promise<PasswordVerdict> {
   const settings = ctx.passwords;
   // Length first: an empty or oversized password never loads the dictionary or calls out.
   const length = checkLength(password, settings);
   if (!length.ok) return length;
   const words = await settings.words();
-  const verdict = checkPassword(password, { minLength: settings.minLength, words }, [owner.email, ...settings.siteWords]);
+  return checkPassword(password, { minLength: settings.minLength, words }, [owner.email, ...settings.siteWords]);
+}
+
+/**
+ * The one check of every new password (create, reset, change, admin and CLI reset; an
+ * invitation's is the one chosen through its link). A refusal is an ordinary result; an
+ * unreachable breach API is logged and recorded as `password.breach_check_failed`, and the
+ * password is accepted (fail open: the check is advice, the lockout is the control).
+ */
+export async function checkNewPassword(
+  ctx: AuthContext, password: string, owner: PasswordOwner, client: Client,
+): Promise<PasswordVerdict> {
+  const settings = ctx.passwords;
+  const verdict = await checkLocally(ctx, password, owner);
   if (!verdict.ok || settings.breached === null) return verdict;
   const found = await settings.breached.lookup(password);
   if (found.kind === "breached") return refusal("breached", settings);

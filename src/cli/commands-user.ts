@@ -1,5 +1,5 @@
 import {
-  checkNewPassword, CLI_ACTOR, createUser, enableUser, isValidEmail, resetPassword, userViews, unlockUser, type UserView,
+  checkLocally, CLI_ACTOR, createUser, enableUser, isValidEmail, resetPassword, userViews, unlockUser, type UserView,
 } from "../auth/index.ts";
 import { findUserByEmail, listUsers, normalizeEmail, type StatusFilter } from "../store/index.ts";
 import { flag } from "./args.ts";
@@ -33,7 +33,7 @@ const create: Command = {
     if (!isValidEmail(email)) throw new CliError(`${email} is not a valid e-mail address`);
     if (await findUserByEmail(runtime.auth.database.db, email)) throw new CliError(`a user with e-mail ${email} already exists`);
     const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal", {
-      check: (candidate) => checkNewPassword(runtime.auth, candidate, { email, user: null }, CLI_ACTOR.client),
+      check: (candidate) => checkLocally(runtime.auth, candidate, { email, user: null }),
     });
     const role = flag(values, "admin") ? "admin" : "user";
     const result = await createUser(runtime.auth, { email, password, role }, CLI_ACTOR);
@@ -135,7 +135,7 @@ const resetPasswordCommand: Command = {
     const row = await findOrFail(runtime, positionals[0] as string);
     const before = await viewOf(runtime, row);
     const password = await readNewPassword(io, flag(values, "password-stdin") ? "stdin" : "terminal", {
-      check: (candidate) => checkNewPassword(runtime.auth, candidate, { email: row.email, user: row }, CLI_ACTOR.client),
+      check: (candidate) => checkLocally(runtime.auth, candidate, { email: row.email, user: row }),
     });
     const result = await resetPassword(runtime.auth, row.id, password, CLI_ACTOR);
     if (!result.ok) {

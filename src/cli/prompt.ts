@@ -109,7 +109,10 @@ export function createSecretReader(io: Io): SecretReader {
 export type PasswordSource = "stdin" | "terminal";
 
 export interface NewPasswordOptions {
-  /** The password policy for this user; on a terminal it runs before the password is asked again. */
+  /**
+   * The password policy's own rules for this user; on a terminal they run before the password
+   * is asked again (the breach API is asked once, when the password is set).
+   */
   readonly check: (password: string) => Promise<PasswordVerdict>;
 }
 

@@ -94,4 +94,23 @@ describe("new passwords on the CLI", () => {
     expect(JSON.parse(events.stdout)).toEqual([expect.objectContaining({ email: "failopen@example.com", type: "password.breach_check_failed" })]);
   });
 
+  it("on a terminal the policy speaks before the second prompt, and the range API is asked once", async () => {
+    const stub = await startHibpStub({ behaviour: 503 });
+    try {
+      const hibp = { DEADBOLT_BREACHED_PASSWORDS: "hibp", DEADBOLT_HIBP_URL: stub.url };
+      const weak = fakeTerminal({ env: { ...env, ...hibp } });
+      weak.input.write("p@ssw0rd\r");
+      expect(await main(["user", "create", "tty@example.com"], weak.io)).toBe(1);
+      expect(weak.stderr()).toMatch(/^New password: \ndeadbolt: the password is one of the most common passwords [^\n]*; nothing was changed\n$/);
+      expect(stub.requests).toEqual([]);
+
+      const terminal = fakeTerminal({ env: { ...env, ...hibp } });
+      terminal.input.write(`${PASSPHRASE}\r${PASSPHRASE}\r`);
+      expect(await main(["user", "create", "tty@example.com"], terminal.io)).toBe(0);
+      expect(terminal.stderr()).toMatch(/^New password: \nRepeat the password: \ndeadbolt: warning: breached-password check unavailable \(HTTP 503\)[^\n]*\n$/);
+      expect(stub.requests).toHaveLength(1);
+    } finally {
+      await stub.close();
+    }
+  });
 });
