@@ -13,16 +13,9 @@ export const PASSWORD_MIN_LENGTH = 8;
 
 export type PasswordRule = "too_short" | "too_long" | "context" | "pattern" | "common" | "breached";
 
-/** The narrow view of a dictionary the policy needs: lookups by canonical spelling. */
+/** The narrow view of a dictionary the policy needs: lookups by canonical spelling (see word-list.ts). */
 export interface WordList {
   has(canonicalWord: string): boolean;
-}
-
-/** A WordList of `words` (any case, as listed); a Set of their canonical spellings. */
-export function wordListOf(words: Iterable<string>): WordList {
-  const set = new Set<string>();
-  for (const word of words) set.add(canonical(fold(word)));
-  return set;
 }
 
 export interface PasswordPolicy {
