@@ -11,12 +11,15 @@ import { cliEnv, json, openRuntime, runCli, type Env } from "../cli/helpers.ts";
 
 const CLIENT = { ip: "203.0.113.30", userAgent: "import-test" };
 
-/** Hashes as other systems store them: bcrypt in its three prefixes, argon2i, argon2id with other settings. */
+/**
+ * Hashes as other systems store them: bcrypt in its three prefixes, argon2i, argon2id with other
+ * settings. Two are of passwords the policy refuses for new ones: imported hashes are not checked.
+ */
 async function legacyUsers(): Promise<{ lines: string[]; passwords: Record<string, string> }> {
   const bcrypt2b = bcrypt.hashSync("bcrypt-b password", 4);
-  const bcrypt2y = bcrypt.hashSync("bcrypt-y password", 5).replace(/^\$2b\$/, "$2y$");
+  const bcrypt2y = bcrypt.hashSync("Password1!", 5).replace(/^\$2b\$/, "$2y$");
   const bcrypt2a = bcrypt.hashSync("bcrypt-a password", 4).replace(/^\$2b\$/, "$2a$");
-  const argon2i = await hash("argon2i password", { algorithm: 1, memoryCost: 4096, timeCost: 3, parallelism: 1 });
+  const argon2i = await hash("12345678", { algorithm: 1, memoryCost: 4096, timeCost: 3, parallelism: 1 });
   const argon2id = await hash("argon2id password", { algorithm: 2, memoryCost: 8192, timeCost: 2, parallelism: 1 });
   const rows = [
     { email: "B2B@Example.com", passwordHash: bcrypt2b, role: "admin", createdAt: "2021-03-04T05:06:07Z" },
@@ -29,8 +32,8 @@ async function legacyUsers(): Promise<{ lines: string[]; passwords: Record<strin
   return {
     lines: rows.map((row) => JSON.stringify(row)),
     passwords: {
-      "b2b@example.com": "bcrypt-b password", "b2y@example.com": "bcrypt-y password", "b2a@example.com": "bcrypt-a password",
-      "a2i@example.com": "argon2i password", "a2id@example.com": "argon2id password",
+      "b2b@example.com": "bcrypt-b password", "b2y@example.com": "Password1!", "b2a@example.com": "bcrypt-a password",
+      "a2i@example.com": "12345678", "a2id@example.com": "argon2id password",
     },
   };
 }
