@@ -37,9 +37,10 @@ async function inBatches(batch: number, pause: () => Promise<void>, deleteBatch:
 
 /**
  * Deletes what DEADBOLT_EVENT_RETENTION no longer keeps, in small batches: events older than
- * the retention and their hourly and daily counters (whose whole bucket is older), counters
- * finer than an hour once no chart window can read them, and sessions, used or expired
- * tokens and sent mails older than the retention. Safe to run from several processes.
+ * the retention and their counters (whose whole bucket is older), counters no stats window
+ * reads any more (STAT_KEEP_MS: finer than an hour, and the hourly ones per e-mail or address
+ * after 31 days), and sessions, used or expired tokens and sent mails older than the
+ * retention. Safe to run from several processes.
  *
  * @example await pruneExpired(db, { now: Date.now(), retentionMs: 90 * 86_400_000 })
  */
@@ -54,13 +55,13 @@ export async function pruneExpired(db: Db, options: PruneOptions): Promise<Prune
 
   let statCounts = 0;
   for (const res of STAT_RESOLUTIONS) {
-    const fine = STAT_KEEP_MS[res];
-    // A bucket goes when all of it is older than the retention, as its events do; a fine one
-    // also once no chart window reads it.
-    const limits = [fine === null ? null : options.now - fine, keep ? cutoff - res * 1000 + 1 : null].filter((n) => n !== null);
-    if (limits.length === 0) continue;
-    const before = Math.max(...limits);
     for (const kind of ["t", "e", "i"] as const) {
+      const read = STAT_KEEP_MS[kind][res];
+      // A bucket goes when all of it is older than the retention, as its events do, or once no
+      // stats window reads it.
+      const limits = [read === null ? null : options.now - read, keep ? cutoff - res * 1000 + 1 : null].filter((n) => n !== null);
+      if (limits.length === 0) continue;
+      const before = Math.max(...limits);
       statCounts += await run(() => deleted(db.deleteFrom("stat_counts")
         .where("kind", "=", kind).where("res", "=", res)
         .where((eb) => eb(eb.refTuple("key", "start"), "in", eb.selectFrom("stat_counts").select(["key", "start"])

@@ -9,15 +9,27 @@ import type { Schema } from "./schema.ts";
 export const STAT_RESOLUTIONS = [10, 300, 3600, 86400] as const;
 export type StatResolution = (typeof STAT_RESOLUTIONS)[number];
 
-/** Counter rows finer than a day are only read by windows this short (see statsPlan). */
-export const STAT_KEEP_MS: Readonly<Record<StatResolution, number | null>> = {
-  10: 3 * 3_600_000,
-  300: 2 * 86_400_000,
-  3600: null,
-  86400: null,
-};
-
 export type StatKind = "t" | "e" | "i";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * How long counter rows are read by some stats window (5 min … 30 d, see counterUnits and
+ * bucketRange); null: as long as their events (DEADBOLT_EVENT_RETENTION). A window cuts its
+ * range into the coarsest aligned buckets, so the finer rows are only read at its ends:
+ * 10 s rows by windows up to 96 min (back 98 min at most), 5 min rows by windows of a day or
+ * less (back 24.5 h), hourly rows by windows of 24 d or less (back 24.5 d: a window over 24 d
+ * has day buckets, aligned at both ends, so it reads daily rows only). The hourly totals ('t',
+ * 24 rows a day) stay for the charts; the hourly rows per e-mail and per address (one per
+ * failing key and hour: millions a day during an attack) go after 31 days, a week more than
+ * any window reads, against clock skew between instances.
+ */
+export const STAT_KEEP_MS: Readonly<Record<StatKind, Readonly<Record<StatResolution, number | null>>>> = {
+  t: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: null, 86400: null },
+  e: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: 31 * DAY_MS, 86400: null },
+  i: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: 31 * DAY_MS, 86400: null },
+};
 
 /** What an event adds to the counters; a subset of SecurityEvent, to keep this module leaf. */
 export interface CountedEvent {

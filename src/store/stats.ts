@@ -38,8 +38,8 @@ export interface SourceIp {
 
 type Db = Kysely<Schema>;
 
-/** The coarsest counter resolution a chart bucket is an exact sum of. */
-function exactResolution(range: BucketRange): StatResolution {
+/** The coarsest counter resolution a chart bucket is an exact sum of (the totals the chart reads). */
+export function exactResolution(range: BucketRange): StatResolution {
   const res = [...STAT_RESOLUTIONS].reverse().find((r) => range.bucketMs % (r * 1000) === 0 && range.from % (r * 1000) === 0);
   if (res === undefined) throw new Error(`stats buckets must be whole multiples of 10 s, not ${range.bucketMs} ms`);
   return res;
