@@ -23,11 +23,13 @@ export interface PriorityGateOptions {
   readonly maxWaiting?: Partial<Readonly<Record<Lane, number>>>;
   /**
    * Once this many untrusted tasks wait (a flood, not a busy minute), untrusted tasks may take
-   * at most `concurrency − 1` places: a trusted device's verification then never waits for a
+   * at most `floodPlaces` places: a trusted device's verification then never waits for a
    * place, and on a small machine the event loop keeps a core to answer the flood's 429s
    * instead of queueing behind hashing threads. Off when not said, or with one place.
    */
   readonly floodAt?: number;
+  /** Places untrusted tasks may hold during a flood; `concurrency − 1` when not said, at least 1. */
+  readonly floodPlaces?: number;
 }
 
 /**
@@ -51,12 +53,13 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
   };
   const waiting: Record<Lane, (() => void)[]> = { trusted: [], untrusted: [] };
   const floodAt = options.floodAt ?? Number.POSITIVE_INFINITY;
+  const floodPlaces = Math.max(1, Math.min(concurrency - 1, options.floodPlaces ?? concurrency - 1));
   let running = 0;
   let runningUntrusted = 0;
 
   function untrustedMayStart(): boolean {
     const flooded = concurrency > 1 && waiting.untrusted.length >= floodAt;
-    return !flooded || runningUntrusted < concurrency - 1;
+    return !flooded || runningUntrusted < floodPlaces;
   }
 
   function next(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createArgon2Hasher, createPriorityGate, type Lane } from "../../src/auth/index.ts";
+import { createArgon2Hasher, createPriorityGate, hashingPlaces, type Lane } from "../../src/auth/index.ts";
 
 /** A task that finishes only when the test says so, and records when it started. */
 function controlled(started: string[], name: string) {
@@ -107,6 +107,37 @@ describe("the hashing priority gate", () => {
     expect(started).toEqual(["u1", "u2", "t1", "u3", "u4"]);
     for (const c of held) c.finish();
     expect(await Promise.all([...runs, trustedRun])).toEqual(["u1", "u2", "u3", "u4", "t1"]);
+  });
+
+  it("during a flood untrusted tasks keep to floodPlaces, however wide the gate", async () => {
+    const gate = createPriorityGate(4, { floodAt: 2, floodPlaces: 1 });
+    const started: string[] = [];
+    const untrusted = ["u1", "u2", "u3", "u4", "u5", "u6"].map((name) => controlled(started, name));
+    const untrustedRuns = untrusted.map((c) => gate.run("untrusted", c.task));
+    const trusted = ["t1", "t2"].map((name) => controlled(started, name));
+    const trustedRuns = trusted.map((c) => gate.run("trusted", c.task));
+    await tick();
+    // Four places: u1 to u4 run; u5 and u6 wait, and two waiting is a flood here.
+    expect(started).toEqual(["u1", "u2", "u3", "u4"]);
+    for (const c of untrusted.slice(0, 3)) c.finish();
+    await tick();
+    // Three places free: the trusted ones take two; with u4 running, untrusted are at their
+    // flood share of one, so the last place stays free for the next trusted check.
+    expect(started).toEqual(["u1", "u2", "u3", "u4", "t1", "t2"]);
+    expect(gate.stats()).toEqual({ running: 3, waiting: { trusted: 0, untrusted: 2 } });
+    untrusted[3]!.finish();
+    await tick();
+    // u5 starts as the flood's one place; one left waiting is no flood, so u6 starts too.
+    expect(started).toEqual(["u1", "u2", "u3", "u4", "t1", "t2", "u5", "u6"]);
+    for (const c of [...untrusted, ...trusted]) c.finish();
+    expect(await Promise.all([...untrustedRuns, ...trustedRuns])).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "t1", "t2"]);
+  });
+
+  it("is as wide as libuv's thread pool", () => {
+    expect(hashingPlaces({})).toBe(4);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" })).toBe(8);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "nonsense" })).toBe(4);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "0" })).toBe(4);
   });
 
   it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {
