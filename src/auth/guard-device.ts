@@ -189,10 +189,15 @@ async function recordDeviceFailure(ctx: AuthContext, request: GuardRequest, rese
 async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, reserved: Reserved): Promise<GuardResult> {
   const { slotId } = reserved;
   let known: DeviceRow | undefined = reserved.device;
+  // A full sign-in may go on with the row read at reservation: if the account was disabled or
+  // locked for the second factor since, the transaction's guarded update of last_login_at finds
+  // nothing and the next round reads it afresh. A release (a second factor follows) re-reads.
+  let knownUser: UserRow | undefined = request.onSuccess === "complete_login" ? reserved.row : undefined;
   for (;;) {
     const device = known ?? await findDevice(ctx.database.db, reserved.device.id);
+    const row = knownUser ?? await readUser(ctx, request.userId);
     known = undefined;
-    const row = await readUser(ctx, request.userId);
+    knownUser = undefined;
     const now = ctx.now();
     const status = statusFor(settle(lockoutStateOf(row), ctx.policy, now), now, "device");
     if (!device || status !== "active") {
@@ -211,7 +216,8 @@ async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, rese
     try {
       await ctx.database.db.transaction().execute(async (trx) => {
         const usedAt = complete ? { now, ip: request.client.ip, userAgent: request.client.userAgent } : undefined;
-        if (!(await compareAndSetDevice(trx, device, { device: next, usedAt }))) throw new LostRace();
+        const used = await compareAndSetDevice(trx, device, { device: next, usedAt });
+        if (!used) throw new LostRace();
         if (!complete) return;
         // Not a counter: no compare-and-set, but only while nothing stops every client.
         const done = await trx.updateTable("users").set({ last_login_at: now })
@@ -220,7 +226,7 @@ async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, rese
           .executeTakeFirst();
         if (Number(done.numUpdatedRows) !== 1) throw new LostRace();
         await insertEvents(trx, events);
-        await request.completion?.(trx, row);
+        await request.completion?.(trx, row, { device: used });
       });
     } catch (error) {
       if (error instanceof LostRace) continue;

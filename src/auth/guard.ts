@@ -49,7 +49,12 @@ export interface GuardRequest {
    * With `complete_login`: the sign-in's own writes (session, trusted device, mails), made in
    * the transaction that releases the slot, resets the counters and records login.succeeded.
    */
-  readonly completion?: (trx: Kysely<Schema>, user: UserRow) => Promise<void>;
+  readonly completion?: (trx: Kysely<Schema>, user: UserRow, via: CompletedVia) => Promise<void>;
+}
+
+/** How a completed sign-in got through: on a trusted device (already marked used), or not. */
+export interface CompletedVia {
+  readonly device: DeviceRow | null;
 }
 
 function laneOfRequest(ctx: AuthContext, request: GuardRequest): CounterLane {
@@ -246,7 +251,7 @@ async function recordSuccess(ctx: AuthContext, request: GuardRequest, reserved: 
           { via: request.via, ...(request.client.app ? { client: request.client.app.clientId, clientName: request.client.app.name } : {}),
             ...(lane === "device" ? { trustedDevice: true, deviceId: request.device?.id } : {}) })]
       : [];
-    const within = complete && request.completion ? (trx: Kysely<Schema>) => request.completion!(trx, row) : undefined;
+    const within = complete && request.completion ? (trx: Kysely<Schema>) => request.completion!(trx, row, { device: null }) : undefined;
     if (await applyLockoutWrite(ctx, row, { state: next, now, extra: complete ? { last_login_at: now } : {} }, events, [], within)) {
       if (complete && lane === "device" && request.device) await completeOnDevice(ctx, request.device.id, request.client);
       return { kind: "verified", user: { ...row, last_login_at: complete ? now : row.last_login_at } };

@@ -3,13 +3,14 @@ import { enqueueNotices, insertEvents, type EnqueueOutcome, type Notice, type Sc
 import { newDeviceNotice } from "../notify/notices.ts";
 import { noticeLimits, reportQueued } from "./apply.ts";
 import type { AuthContext, Client } from "./context.ts";
+import type { CompletedVia } from "./guard.ts";
 import { trustClientWrites } from "./devices.ts";
 import { logEvents } from "./record.ts";
 import { createSession } from "./sessions.ts";
 
 export interface SignInWrites {
   /** For GuardRequest.completion: runs inside the transaction that records the sign-in. */
-  readonly within: (trx: Kysely<Schema>, user: UserRow) => Promise<void>;
+  readonly within: (trx: Kysely<Schema>, user: UserRow, via: CompletedVia) => Promise<void>;
   /** After that transaction committed: logs its events, wakes the mailer, hands out the tokens. */
   committed(): { readonly token: string; readonly deviceToken: string | null };
 }
@@ -30,9 +31,12 @@ export function signInWrites(
   let notices: Notice[] = [];
   let outcomes: EnqueueOutcome[] = [];
   return {
-    async within(trx, user) {
+    async within(trx, user, via) {
       token = await createSession(ctx, user, input.client, trx);
-      const trusted = await trustClientWrites(ctx, trx, user, { token: input.deviceToken, client: input.client, via: "login" });
+      // A trusted device that signed in was marked used with its counter's reset: nothing to add.
+      const trusted = via.device !== null && input.deviceToken
+        ? { token: input.deviceToken, events: [] }
+        : await trustClientWrites(ctx, trx, user, { token: input.deviceToken, client: input.client, via: "login" });
       deviceToken = trusted.token;
       events = trusted.events;
       await insertEvents(trx, events);
