@@ -45,6 +45,8 @@ export interface RuntimeOptions {
   readonly metrics?: AuthMetrics;
   /** Replaces the breached-password check that DEADBOLT_BREACHED_PASSWORDS selects (tests). */
   readonly breached?: BreachCheck | null;
+  /** A server's runtime: SQLite's WAL is checkpointed off the event loop (store/checkpointer.ts). */
+  readonly longLived?: boolean;
 }
 
 export interface Runtime {
@@ -58,7 +60,7 @@ export interface Runtime {
  * root shared by the server and the CLI.
  */
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
-  const database = options.database ?? openDatabase(config.databaseUrl);
+  const database = options.database ?? openDatabase(config.databaseUrl, { backgroundCheckpoints: options.longLived === true });
   let stopInstance = async (): Promise<void> => {};
   try {
     await migrate(database);

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase } from "kysely";
 import pg from "pg";
+import { BACKSTOP_CHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import { dialectOf, type Dialect } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
 import { withNulFreeText } from "./text-parameters.ts";
@@ -20,6 +21,14 @@ export interface Database {
   /** Resolves when the database answers a trivial query within `timeoutMs`, else rejects. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /**
+   * SQLite file: checkpoint the WAL from a worker thread (checkpointer.ts) rather than on the
+   * event loop inside a commit. For long-lived servers; a CLI command has no use for a thread.
+   */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 const INT8_OID = 20;
@@ -54,7 +63,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * Kysely prepares every statement anew; preparing was the largest cost of a login's
  * bookkeeping on SQLite. The queries are a small fixed set, so prepared statements are reused.
  */
-function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectDatabase {
+function withStatementCache(connection: SqliteDatabase.Database, onWrite: () => void): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => { cache.clear(); connection.close(); },
@@ -65,12 +74,19 @@ function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectD
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
         cache.set(query, statement);
       }
+      if (!statement.reader) onWrite();
       return statement;
     },
   };
 }
 
-function openSqlite(url: string): Database {
+/**
+ * Writes after which a server's checkpoints move to a worker thread. The thread costs about
+ * 15 MB, which an idle or quiet server has no reason to pay; a busy one gets it within seconds.
+ */
+const WRITES_BEFORE_BACKGROUND_CHECKPOINTS = 256;
+
+function openSqlite(url: string, options: OpenOptions): Database {
   const location = url.slice("sqlite:".length);
   const inMemory = location === ":memory:";
   const path = inMemory ? null : resolve(location);
@@ -81,12 +97,25 @@ function openSqlite(url: string): Database {
   connection.pragma("busy_timeout = 10000");
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
+  let checkpointer: Checkpointer | null = null;
+  let writesLeft = path !== null && options.backgroundCheckpoints === true
+    ? WRITES_BEFORE_BACKGROUND_CHECKPOINTS : Number.POSITIVE_INFINITY;
+  const onWrite = (): void => {
+    if (--writesLeft !== 0 || path === null) return;
+    checkpointer = startCheckpointer(path);
+    connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+  };
   // NUL-free text on SQLite too: both dialects store and compare the same strings.
-  const db = new Kysely<Schema>({ dialect: withNulFreeText(new SqliteDialect({ database: withStatementCache(connection) })) });
-  return wrap(db, db, "sqlite", path);
+  const db = new Kysely<Schema>({
+    dialect: withNulFreeText(new SqliteDialect({ database: withStatementCache(connection, onWrite) })),
+  });
+  return wrap(db, db, "sqlite", path, () => checkpointer);
 }
 
-function wrap(db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null): Database {
+function wrap(
+  db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, sqlitePath: string | null,
+  checkpointer: () => Checkpointer | null = () => null,
+): Database {
   return {
     db,
     background,
@@ -104,6 +133,7 @@ function wrap(db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, 
       }
     },
     async close() {
+      await checkpointer()?.stop();
       if (background !== db) await background.destroy();
       await db.destroy();
     },
@@ -115,6 +145,6 @@ function wrap(db: Kysely<Schema>, background: Kysely<Schema>, dialect: Dialect, 
  *
  * @example const database = openDatabase("sqlite:./data/deadbolt.db");
  */
-export function openDatabase(url: string): Database {
-  return dialectOf(url) === "postgres" ? openPostgres(url) : openSqlite(url);
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
+  return dialectOf(url) === "postgres" ? openPostgres(url) : openSqlite(url, options);
 }
