@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100 per second. */
 const MS_PER_TICK = 10;
@@ -29,4 +29,25 @@ export function cpuTimes(pid: number): CpuTimes | null {
   } catch {
     return null;
   }
+}
+
+/** CPU time per thread name (main "node", "libuv-worker", V8's helpers…), ms; empty without /proc. */
+export function threadTimes(pid: number): Map<string, number> {
+  const times = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return times;
+  }
+  for (const task of tasks) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, "utf8").trim();
+      const key = task === String(pid) ? `${name} (main)` : name;
+      times.set(key, (times.get(key) ?? 0) + ticks(`/proc/${pid}/task/${task}/stat`) * MS_PER_TICK);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return times;
 }

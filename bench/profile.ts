@@ -1,9 +1,12 @@
 /**
  * `npm run bench:profile -- [wrong|right|locked|reference-wrong|reference-right] [seconds]`: where deadbolt's JavaScript thread
- * spends a login. One deadbolt server process runs under `--cpu-prof` while 32 closed-loop
+ * spends a login. One deadbolt server process runs under `--cpu-prof` while 32 closed-loop (256 with --instant)
  * clients send one kind of login; the profile's self time is then summed per function and per
  * part of the stack (deadbolt's own code, Kysely, better-sqlite3, Fastify, Node, GC, idle), in
  * ms per answer. The .cpuprofile file stays in the printed directory for Chrome's DevTools.
+ * `--statements`: also the time of each SQL statement (bench/sql-timing.ts).
+ * `--instant`: both servers answer password checks at once (no argon2), so the load is bound by
+ * the event loop and answers/s is the cost of everything around the hashing.
  */
 import { hash } from "@node-rs/argon2";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -12,9 +15,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ARGON2_OPTIONS } from "../src/auth/index.ts";
 import { startServerProcess } from "../test/support/server-process.ts";
-import { prepareDeadbolt } from "./deadbolt-setup.ts";
-import { runLoad } from "./load.ts";
-import { PASSWORD, scenarios, type ScenarioKey } from "./scenarios.ts";
+import { prepareDeadbolt, WRONG_PER_USER } from "./deadbolt-setup.ts";
+import { runLoad, type LoadResult } from "./load.ts";
+import { PASSWORD, scenarios, WRONG_USER_STRIDE, type ScenarioKey } from "./scenarios.ts";
+import { threadTimes } from "./cpu.ts";
 import { fixed, table } from "./stats.ts";
 
 interface ProfileNode {
@@ -85,30 +89,51 @@ function summarise(profile: Profile, answers: number, seconds: number): void {
   console.log(table([["function (self time)", "%", "ms/answer"], ...rows(functions, 40)]));
 }
 
-const kind = process.argv[2] ?? "wrong";
+const flags = new Set(process.argv.slice(2).filter((arg) => arg.startsWith("--")));
+const instant = flags.has("--instant");
+const [kind = "wrong", secondsArg = "8"] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const scenarioKey = KINDS[kind];
 if (scenarioKey === undefined) throw new Error(`bench:profile: kind must be one of ${Object.keys(KINDS).join(", ")}`);
-const seconds = Number(process.argv[3] ?? 8);
+const seconds = Number(secondsArg);
 
 const storedHash = await hash(PASSWORD, ARGON2_OPTIONS);
-const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers: Math.ceil((250 * seconds) / 4) + 100, correctUsers: 200 });
+// Failed logins are answered on a 50 ms grid: without argon2 it takes many clients to load the server.
+const concurrency = instant ? 256 : 32;
+const perSecondCeiling = instant ? 4000 : 250;
+const fixture = await prepareDeadbolt({
+  storedHash, password: PASSWORD, wrongUsers: Math.ceil((perSecondCeiling * (seconds + 1)) / WRONG_PER_USER) + WRONG_USER_STRIDE + 100, correctUsers: 200,
+});
 const profileDir = mkdtempSync(join(tmpdir(), "deadbolt-profile-"));
 process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
 const scenario = scenarios(fixture)[scenarioKey];
-const profiling = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+const SQL_TIMING = fileURLToPath(new URL("./sql-timing.ts", import.meta.url));
+const profiling = {
+  NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}${flags.has("--statements") ? ` --import ${SQL_TIMING}` : ""}`,
+  ...(instant ? { SERVE_CHILD_INSTANT_PASSWORD: PASSWORD } : {}),
+};
 const server = scenario.server === "reference"
   ? await startServerProcess({ env: { BENCH_HASH: storedHash, ...profiling }, script: REFERENCE_SCRIPT })
   : await startServerProcess({ env: { ...fixture.env, ...profiling }, management: true });
-let result;
-try {
-  // Warm the JIT before the measured load, as the bench does.
-  await runLoad({ baseUrl: server.url, concurrency: 32, warmupMs: 0, durationMs: 1000, next: scenario.next });
-  result = await runLoad({ baseUrl: server.url, concurrency: 32, warmupMs: 0, durationMs: seconds * 1000, next: scenario.next });
-} finally {
-  await server.stop();
+/** The measured load, and the server's CPU per thread over it. */
+async function measured(): Promise<{ result: LoadResult; threads: (readonly [string, number])[] }> {
+  try {
+    // Warm the JIT before the measured load, as the bench does.
+    await runLoad({ baseUrl: server.url, concurrency, warmupMs: 0, durationMs: 1000, next: scenario.next });
+    const before = threadTimes(server.pid);
+    const result = await runLoad({ baseUrl: server.url, concurrency, warmupMs: 0, durationMs: seconds * 1000, next: scenario.next });
+    const after = threadTimes(server.pid);
+    const threads = [...after].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0)
+      .sort((a, b) => b[1] - a[1]);
+    return { result, threads };
+  } finally {
+    await server.stop();
+  }
 }
+const { result, threads } = await measured();
+if (flags.has("--statements")) console.log(server.output().split("\n").filter((l) => l.startsWith("STAT")).join("\n"));
 const file = readdirSync(profileDir).find((name) => name.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error(`bench:profile: no profile written in ${profileDir}`);
 console.log(`${scenario.name}: ${fixed(result.perSecond)} answers/s, p50 ${fixed(result.p50Ms)} ms; profile ${join(profileDir, file)}`);
+console.log(table([["thread (CPU, /proc)", "ms/answer"], ...threads.map(([name, ms]) => [name, fixed(ms / result.answered, 3)])]));
 // The profile also covers start-up and the warm-up; only the measured load's last seconds count.
 summarise(JSON.parse(readFileSync(join(profileDir, file), "utf8")) as Profile, result.answered, seconds);

@@ -23,7 +23,7 @@ import { prepareDeadbolt, THRESHOLD, WRONG_PER_USER } from "./deadbolt-setup.ts"
 import { floodScenario } from "./flood.ts";
 import { runLoad } from "./load.ts";
 import { bookkeepingTable, cpuTable, roundsTable, TARGET_RATIO, throughputTable, type Runs } from "./report.ts";
-import { measure, PASSWORD, scenarios, WRONG_PASSWORD, type LoadShape, type ScenarioKey } from "./scenarios.ts";
+import { measure, PASSWORD, scenarios, WRONG_PASSWORD, WRONG_USER_STRIDE, type LoadShape, type ScenarioKey } from "./scenarios.ts";
 import { fixed, median, table } from "./stats.ts";
 
 function knob(name: string, fallback: number): number {
@@ -96,7 +96,7 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
   // gets much faster than during the raw measurement (another job finished).
   const phaseSeconds = (SHAPE.warmupMs + SHAPE.durationMs) / 1000 + 1;
   const ceiling = 2 * Math.max(rawPerSecond, 100 * availableParallelism());
-  const wrongUsers = Math.ceil((ceiling * ROUNDS * phaseSeconds) / WRONG_PER_USER) + 100;
+  const wrongUsers = Math.ceil((ceiling * ROUNDS * phaseSeconds) / WRONG_PER_USER) + WRONG_USER_STRIDE + 100;
   const fixture = await prepareDeadbolt({ storedHash, password: PASSWORD, wrongUsers, correctUsers: 200 });
   // As bin/deadbolt.js does (enableCompileCache): the servers start from Node's compile cache.
   process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
@@ -142,7 +142,8 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
       "pool); extra = deadbolt's additional JS-thread CPU per answer.");
     console.log([
       `\n  wrong password: spread over ${fixture.wrongUsers.length} users at threshold ${THRESHOLD}, at most ` +
-        `${WRONG_PER_USER} failures each, so no account locks and every attempt reserves a slot and runs a real ` +
+        `${WRONG_PER_USER} failures each, taken in turns over ${WRONG_USER_STRIDE} users (the attempts in flight are on ` +
+        "different accounts), so no account locks and every attempt reserves a slot and runs a real " +
         "verification (argon2/answer from deadbolt's /metrics).",
       "  Failed logins are answered on deadbolt's 50 ms timing grid; with this many clients answers queue behind " +
         "the CPU (p50 far above 50 ms), so the grid does not limit throughput.",

@@ -39,6 +39,19 @@ function referenceShot(password: string, expectStatus: number): Shot {
   return { path: "/verify", body: json({ password }), expectStatus };
 }
 
+/**
+ * Wrong-password shots go round WRONG_USER_STRIDE users before any gets its next one, so the
+ * attempts in flight at once are on different accounts (concurrency never exceeds the stride),
+ * as in credential stuffing: one account's concurrent attempts racing for its counter is
+ * another cost, which the correct-password "one user" scenario measures.
+ */
+export const WRONG_USER_STRIDE = 256;
+
+function wrongUserIndex(n: number): number {
+  const block = WRONG_USER_STRIDE * WRONG_PER_USER;
+  return Math.floor(n / block) * WRONG_USER_STRIDE + (n % block) % WRONG_USER_STRIDE;
+}
+
 /** Every request the bench sends, by scenario; the deadbolt ones walk through the fixture's users. */
 export function scenarios(fixture: DeadboltFixture): Readonly<Record<ScenarioKey, Scenario>> {
   let wrong = 0;
@@ -48,7 +61,7 @@ export function scenarios(fixture: DeadboltFixture): Readonly<Record<ScenarioKey
     refRight: { name: "reference, correct password", server: "reference", next: () => referenceShot(PASSWORD, 200) },
     dbWrong: {
       name: "deadbolt, wrong password", server: "deadbolt", next: () => {
-        const user = fixture.wrongUsers[Math.floor(wrong++ / WRONG_PER_USER)];
+        const user = fixture.wrongUsers[wrongUserIndex(wrong++)];
         if (user === undefined) throw new Error("bench: ran out of wrong-password users; raise their number");
         return loginShot(user.email, WRONG_PASSWORD, 401);
       },

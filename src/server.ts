@@ -1,7 +1,7 @@
 import pino, { type Logger as Pino } from "pino";
 import { createRequire } from "node:module";
 import type Pretty from "pino-pretty";
-import { emergencyUnlock } from "./auth/index.ts";
+import { emergencyUnlock, type Hasher } from "./auth/index.ts";
 import { configWarnings, publicUrlWarning, type Config } from "./config.ts";
 import { buildApp } from "./http/app.ts";
 import { buildManagementApp } from "./http/management.ts";
@@ -41,11 +41,11 @@ export function createLogger(config: Config, options: { pretty: boolean }): Pino
  * `deadbolt serve`: migrate, apply DEADBOLT_EMERGENCY_UNLOCK, then listen. The only place
  * that listens; everything else builds the app and injects requests.
  */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: { readonly hasher?: Hasher } = {}): Promise<RunningServer> {
   const log = createLogger(config, { pretty: process.stdout.isTTY === true });
   for (const warning of configWarnings(config)) log.warn(warning);
   const metrics = createMetrics();
-  const runtime = await createRuntime(config, { log, metrics });
+  const runtime = await createRuntime(config, { log, metrics, hasher: options.hasher, longLived: true });
   if (config.emergencyUnlock !== null) await emergencyUnlock(runtime.auth, config.emergencyUnlock);
   if (config.smtpUrl === null) log.warn("DEADBOLT_SMTP_URL is not set: security e-mails are written to this log instead of sent");
   // Each process dispatches the shared outbox; leases keep them from sending a mail twice.
