@@ -14,6 +14,7 @@ export type { Hasher, HashKind, VerifyOptions } from "./password.ts";
 export type { Lane, PriorityGate } from "./priority-gate.ts";
 export { createPriorityGate } from "./priority-gate.ts";
 export { ARGON2_OPTIONS, createArgon2Hasher, hashingPlaces, hashKind, needsUpgrade } from "./password.ts";
+export { HASHING_NICENESS, lowerHashingPriority } from "./hashing-priority.ts";
 export type { PasswordPolicy, PasswordRule, PasswordVerdict, WordList } from "./password-policy.ts";
 export { checkPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-policy.ts";
 export type { PasswordOwner, PasswordSettings } from "./password-check.ts";

@@ -1,6 +1,7 @@
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
 import { availableParallelism } from "node:os";
 import bcrypt from "bcryptjs";
+import { lowerHashingPriority } from "./hashing-priority.ts";
 import { createPriorityGate, type Lane } from "./priority-gate.ts";
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 iterations, 1 lane. */
@@ -94,6 +95,8 @@ export function hashingPlaces(env: NodeJS.ProcessEnv = process.env): number {
  */
 export async function createArgon2Hasher(options: { concurrency?: number; maxUntrustedWaiting?: number } = {}): Promise<Hasher> {
   const dummyHash = await hash("deadbolt-dummy-password", ARGON2_OPTIONS);
+  // The pool's threads exist now (that hash ran on one): the event loop goes before them.
+  lowerHashingPriority();
   const concurrency = options.concurrency ?? hashingPlaces();
   const cores = Math.min(concurrency, availableParallelism());
   const gate = createPriorityGate(concurrency, {
