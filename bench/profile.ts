@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- [wrong|right|locked|reference-wrong|reference-right] [seconds]`: where deadbolt's JavaScript thread
+ * `npm run bench:profile -- [wrong|right|locked|throttled|reference-wrong|reference-right] [seconds]`: where deadbolt's JavaScript thread
  * spends a login. One deadbolt server process runs under `--cpu-prof` while 32 closed-loop (256 with --instant)
  * clients send one kind of login; the profile's self time is then summed per function and per
  * part of the stack (deadbolt's own code, Kysely, better-sqlite3, Fastify, Node, GC, idle), in
@@ -17,7 +17,7 @@ import { ARGON2_OPTIONS } from "../src/auth/index.ts";
 import { startServerProcess } from "../test/support/server-process.ts";
 import { prepareDeadbolt, WRONG_PER_USER } from "./deadbolt-setup.ts";
 import { runLoad, type LoadResult } from "./load.ts";
-import { PASSWORD, scenarios, WRONG_USER_STRIDE, type ScenarioKey } from "./scenarios.ts";
+import { PASSWORD, scenarios, WRONG_PASSWORD, WRONG_USER_STRIDE, type ScenarioKey } from "./scenarios.ts";
 import { threadTimes } from "./cpu.ts";
 import { fixed, table } from "./stats.ts";
 
@@ -32,7 +32,7 @@ interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[
 const SHUTDOWN_US = 300_000;
 
 const KINDS: Readonly<Record<string, ScenarioKey>> = {
-  wrong: "dbWrong", right: "dbRight", locked: "dbLocked", "reference-wrong": "refWrong", "reference-right": "refRight",
+  wrong: "dbWrong", right: "dbRight", locked: "dbLocked", throttled: "dbWrong", "reference-wrong": "refWrong", "reference-right": "refRight",
 };
 const REFERENCE_SCRIPT = fileURLToPath(new URL("./reference-server.ts", import.meta.url));
 
@@ -105,7 +105,18 @@ const fixture = await prepareDeadbolt({
 });
 const profileDir = mkdtempSync(join(tmpdir(), "deadbolt-profile-"));
 process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
-const scenario = scenarios(fixture)[scenarioKey];
+const all = scenarios(fixture);
+// Throttled attempts never reach a counter: they may go round the users without end.
+let throttledShots = 0;
+const scenario = kind === "throttled"
+  ? {
+      ...all.dbWrong, name: "deadbolt, throttled (429)",
+      next: () => ({
+        path: "/api/auth/login", expectStatus: 429,
+        body: JSON.stringify({ email: fixture.wrongUsers[throttledShots++ % fixture.wrongUsers.length]!.email, password: WRONG_PASSWORD }),
+      }),
+    }
+  : all[scenarioKey];
 const SQL_TIMING = fileURLToPath(new URL("./sql-timing.ts", import.meta.url));
 const profiling = {
   NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}${flags.has("--statements") ? ` --import ${SQL_TIMING}` : ""}`,
@@ -113,7 +124,10 @@ const profiling = {
 };
 const server = scenario.server === "reference"
   ? await startServerProcess({ env: { BENCH_HASH: storedHash, ...profiling }, script: REFERENCE_SCRIPT })
-  : await startServerProcess({ env: { ...fixture.env, ...profiling }, management: true });
+  // throttled: one failure a minute per client, so nearly every answer is the throttle's 429.
+  : await startServerProcess({
+    env: { ...fixture.env, ...profiling, ...(kind === "throttled" ? { DEADBOLT_THROTTLE_PER_MINUTE: "1" } : {}) }, management: true,
+  });
 /** The measured load, and the server's CPU per thread over it. */
 async function measured(): Promise<{ result: LoadResult; threads: (readonly [string, number])[] }> {
   try {
