@@ -28,7 +28,10 @@ export interface PriorityGateOptions {
    * instead of queueing behind hashing threads. Off when not said, or with one place.
    */
   readonly floodAt?: number;
-  /** Places untrusted tasks may hold during a flood; `concurrency − 1` when not said, at least 1. */
+  /**
+   * Places untrusted tasks may hold during a flood, and none while a trusted task runs;
+   * `concurrency − 1` when not said, at least 1.
+   */
   readonly floodPlaces?: number;
 }
 
@@ -59,7 +62,9 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
 
   function untrustedMayStart(): boolean {
     const flooded = concurrency > 1 && waiting.untrusted.length >= floodAt;
-    return !flooded || runningUntrusted < floodPlaces;
+    // During a flood a trusted check also has the cores to itself while it runs: no untrusted
+    // check starts beside it (one already running finishes), so it is not slowed down.
+    return !flooded || (runningUntrusted < floodPlaces && running === runningUntrusted);
   }
 
   function next(): void {

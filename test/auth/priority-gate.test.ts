@@ -109,7 +109,7 @@ describe("the hashing priority gate", () => {
     expect(await Promise.all([...runs, trustedRun])).toEqual(["u1", "u2", "u3", "u4", "t1"]);
   });
 
-  it("during a flood untrusted tasks keep to floodPlaces, however wide the gate", async () => {
+  it("during a flood untrusted tasks keep to floodPlaces, however wide the gate, and wait while trusted ones run", async () => {
     const gate = createPriorityGate(4, { floodAt: 2, floodPlaces: 1 });
     const started: string[] = [];
     const untrusted = ["u1", "u2", "u3", "u4", "u5", "u6"].map((name) => controlled(started, name));
@@ -126,6 +126,10 @@ describe("the hashing priority gate", () => {
     expect(started).toEqual(["u1", "u2", "u3", "u4", "t1", "t2"]);
     expect(gate.stats()).toEqual({ running: 3, waiting: { trusted: 0, untrusted: 2 } });
     untrusted[3]!.finish();
+    await tick();
+    // Two places free and none used by untrusted tasks, but while trusted ones run, none starts.
+    expect(gate.stats()).toEqual({ running: 2, waiting: { trusted: 0, untrusted: 2 } });
+    for (const c of trusted) c.finish();
     await tick();
     // u5 starts as the flood's one place; one left waiting is no flood, so u6 starts too.
     expect(started).toEqual(["u1", "u2", "u3", "u4", "t1", "t2", "u5", "u6"]);
