@@ -9,6 +9,7 @@ import { devices } from "./migrations/005-devices.ts";
 import { scale } from "./migrations/007-scale.ts";
 import { oidc } from "./migrations/009-oidc.ts";
 import { userTally } from "./migrations/010-user-tally.ts";
+import { lockedCount } from "./migrations/011-locked-count.ts";
 
 function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
@@ -22,6 +23,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "007-scale": scale(database.dialect, { tablePrefix }),
         "009-oidc": oidc(database.dialect),
         "010-user-tally": userTally(database.dialect, { tablePrefix }),
+        "011-locked-count": lockedCount(),
       };
     },
   };

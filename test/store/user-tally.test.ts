@@ -1,8 +1,10 @@
+import SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   countUsers, findOrInsertUser, insertUser, insertUsersSkippingExisting, migrate, openDatabase, type Database, type NewUser,
 } from "../../src/store/index.ts";
+import { lockedNowCount } from "../../src/store/stats.ts";
 import { newUserValues } from "../../src/store/users.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
 
@@ -57,5 +59,39 @@ describe.each(DIALECTS)("the user tally (%s)", (dialect) => {
     await expectTally("after the fold");
     const rows = await database.db.selectFrom("user_tally").select(sql<number>`COUNT(*)`.as("n")).executeTakeFirstOrThrow();
     expect(Number(rows.n)).toBe(1);
+  });
+});
+
+describe.each(DIALECTS)("the locked and disabled counts (%s)", (dialect) => {
+  let test: TestDatabase;
+  let database: Database;
+  afterAll(async () => {
+    await database?.close();
+    await test?.drop();
+  });
+
+  it("count as a scan does, the locked ones from an index of locked, not disabled users alone", async () => {
+    test = await createTestDatabase(dialect);
+    database = openDatabase(test.url);
+    await migrate(database);
+    // Locked now, locked and disabled, lock expired, lock ending exactly now, disabled, neither.
+    const kinds = [
+      { locked_until: NOW + 60_000, disabled_reason: null }, { locked_until: NOW + 60_000, disabled_reason: "admin" },
+      { locked_until: NOW - 60_000, disabled_reason: null }, { locked_until: NOW, disabled_reason: null },
+      { locked_until: null, disabled_reason: "admin" }, { locked_until: null, disabled_reason: null },
+    ];
+    for (let i = 0; i < 60; i++) await insertUser(database.db, user(i));
+    for (let i = 0; i < 60; i++) await database.db.updateTable("users").set(kinds[i % kinds.length]!).where("id", "=", `id-${i}`).execute();
+    expect(await countUsers(database.db, NOW)).toEqual({ totalUsers: 60, lockedNow: 10, disabledNow: 20 });
+    expect((await countUsers(database.db, NOW + 60_000)).lockedNow).toBe(0);
+    if (dialect !== "sqlite") return;
+    const compiled = lockedNowCount(database.db, NOW).compile();
+    const raw = new SqliteDatabase(test.url.slice("sqlite:".length), { readonly: true });
+    try {
+      const plan = raw.prepare(`EXPLAIN QUERY PLAN ${compiled.sql}`).all(...compiled.parameters) as Array<{ detail: string }>;
+      expect(plan.map((r) => r.detail).join("; ")).toMatch(/USING (COVERING )?INDEX users_locked_now/);
+    } finally {
+      raw.close();
+    }
   });
 });
