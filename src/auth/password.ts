@@ -73,21 +73,22 @@ export function untrustedFloodAt(cores: number): number {
 }
 
 /**
- * How many verifications run at once: as many as libuv's thread pool has threads (argon2 runs
- * there). A narrower gate (one per core, as it was) left a hashing thread idle after every
- * verification until the event loop got round to starting the next, and woke a sleeping pool
- * thread each time: the bench measured 2.1 ms of event-loop CPU per wrong-password answer
- * against 1.3 ms with the pool's width. Nothing queues in libuv's FIFO, so the gate still
- * chooses the order.
+ * How many verifications run at once: one more than the cores, within libuv's thread pool
+ * (argon2 runs there; UV_THREADPOOL_SIZE, 4 by default). One per core, as it was, left a core
+ * idle after every verification until the event loop got round to starting the next (the
+ * bench measured 2.1 ms of event-loop CPU per wrong-password answer, 1.3 ms with a wider
+ * gate); one more keeps every core hashing meanwhile. Each place costs 19 MiB while it hashes,
+ * so no more than that. Nothing queues in libuv's FIFO, so the gate still chooses the order.
  */
-export function hashingPlaces(env: NodeJS.ProcessEnv = process.env): number {
-  const pool = Number(env.UV_THREADPOOL_SIZE);
+export function hashingPlaces(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+  const size = Number(env.UV_THREADPOOL_SIZE);
   // libuv's own default and bounds (1–1024).
-  return Number.isInteger(pool) && pool >= 1 ? Math.min(pool, 1024) : 4;
+  const pool = Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
+  return Math.min(pool, cores + 1);
 }
 
 /**
- * argon2id behind a priority gate as wide as libuv's thread pool: attempts from trusted
+ * argon2id behind a priority gate one place wider than the cores: attempts from trusted
  * devices (and hashing of new passwords, which only signed-in users and mailed links reach)
  * go ahead of queued untrusted ones, so a flood of guesses cannot slow the known users down.
  * During a flood untrusted checks keep to one place fewer than the cores, so a trusted check

@@ -137,11 +137,13 @@ describe("the hashing priority gate", () => {
     expect(await Promise.all([...untrustedRuns, ...trustedRuns])).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "t1", "t2"]);
   });
 
-  it("is as wide as libuv's thread pool", () => {
-    expect(hashingPlaces({})).toBe(4);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" })).toBe(8);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "nonsense" })).toBe(4);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "0" })).toBe(4);
+  it("is one place wider than the cores, within libuv's thread pool", () => {
+    expect(hashingPlaces({}, 2)).toBe(3);
+    expect(hashingPlaces({}, 16)).toBe(4);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" }, 16)).toBe(8);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" }, 2)).toBe(3);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "nonsense" }, 16)).toBe(4);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "0" }, 16)).toBe(4);
   });
 
   it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {
