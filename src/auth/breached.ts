@@ -9,6 +9,12 @@ import { createHash } from "node:crypto";
 /** A new password waits for the range API at most this long, then is accepted (fail open). */
 export const HIBP_TIMEOUT_MS = 2_000;
 export const PREFIX_LENGTH = 5;
+/**
+ * The most of an answer read: a padded range is 800–1,000 lines of 40 bytes (about 40 KB), so
+ * anything near this is not the range API, and a server streaming without end is cut off
+ * before it fills memory (the timeout alone would let it send hundreds of MB first).
+ */
+export const MAX_RANGE_BYTES = 1024 * 1024;
 
 export type BreachLookup =
   | { readonly kind: "breached"; readonly count: number }
@@ -24,7 +30,28 @@ export interface BreachCheck {
 export type RangeFetch = (
   url: string,
   init: { readonly headers: Readonly<Record<string, string>>; readonly signal: AbortSignal },
-) => Promise<{ readonly status: number; text(): Promise<string> }>;
+) => Promise<{ readonly status: number; readonly body?: ReadableStream<Uint8Array> | null; text(): Promise<string> }>;
+
+/** The answer's text, or null once it passes MAX_RANGE_BYTES (the rest is not read). */
+async function cappedText(response: Awaited<ReturnType<RangeFetch>>): Promise<string | null> {
+  if (!response.body) {
+    const text = await response.text();
+    return Buffer.byteLength(text) > MAX_RANGE_BYTES ? null : text;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks).toString("utf8");
+    bytes += value.byteLength;
+    if (bytes > MAX_RANGE_BYTES) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+}
 
 export interface HibpOptions {
   /** DEADBOLT_HIBP_URL, without a trailing slash. */
@@ -80,7 +107,9 @@ export function createHibpClient(options: HibpOptions): BreachCheck {
           signal: AbortSignal.timeout(timeoutMs),
         });
         if (response.status !== 200) return { kind: "unavailable", reason: `HTTP ${response.status}` };
-        const count = countInRange(await response.text(), hash.slice(PREFIX_LENGTH));
+        const text = await cappedText(response);
+        if (text === null) return { kind: "unavailable", reason: `the answer was larger than ${MAX_RANGE_BYTES} bytes` };
+        const count = countInRange(text, hash.slice(PREFIX_LENGTH));
         if (count === null) return { kind: "unavailable", reason: "the answer listed no hashes" };
         return count > 0 ? { kind: "breached", count } : { kind: "not_found" };
       } catch (error) {

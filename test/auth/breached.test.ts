@@ -1,6 +1,6 @@
 /** The Have I Been Pwned range client, against a local stub range server (never the internet). */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { countInRange, createHibpClient, sha1Hex, type RangeFetch } from "../../src/auth/breached.ts";
+import { countInRange, createHibpClient, MAX_RANGE_BYTES, sha1Hex, type RangeFetch } from "../../src/auth/breached.ts";
 import { deadUrl, startHibpStub, type HibpStub } from "../support/hibp-stub.ts";
 
 const BREACHED = "harbor velvet cactus lantern";
@@ -61,6 +61,16 @@ describe("HIBP range client", () => {
     const waited = performance.now() - startedAt;
     expect(waited).toBeGreaterThanOrEqual(140);
     expect(waited).toBeLessThan(5_000);
+
+    await stub.close();
+
+    // A server that streams without end is cut off at 1 MiB, well before the timeout.
+    stub = await startHibpStub({ behaviour: "endless" });
+    expect(await createHibpClient({ baseUrl: stub.url, timeoutMs: 60_000 }).lookup(CLEAN))
+      .toEqual({ kind: "unavailable", reason: `the answer was larger than ${MAX_RANGE_BYTES} bytes` });
+    const huge: RangeFetch = async () => ({ status: 200, text: async () => "0".repeat(MAX_RANGE_BYTES + 1) });
+    expect(await createHibpClient({ baseUrl: "http://unused", fetch: huge }).lookup(CLEAN))
+      .toEqual({ kind: "unavailable", reason: `the answer was larger than ${MAX_RANGE_BYTES} bytes` });
 
     const garbled: RangeFetch = async () => ({ status: 200, text: async () => "not a range" });
     expect(await createHibpClient({ baseUrl: "http://unused", fetch: garbled }).lookup(CLEAN))

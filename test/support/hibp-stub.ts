@@ -20,8 +20,11 @@ export interface HibpStub {
 export interface HibpStubOptions {
   /** Passwords the stub reports as breached, with their counts. */
   readonly breached?: Readonly<Record<string, number>>;
-  /** "hang": accept the request and never answer; a number: answer with that status. */
-  readonly behaviour?: "answer" | "hang" | number;
+  /**
+   * "hang": accept the request and never answer; "endless": stream range lines without end;
+   * a number: answer with that status.
+   */
+  readonly behaviour?: "answer" | "hang" | "endless" | number;
 }
 
 function listen(server: Server): Promise<string> {
@@ -46,6 +49,17 @@ export async function startHibpStub(options: HibpStubOptions = {}): Promise<Hibp
       const behaviour = options.behaviour ?? "answer";
       if (behaviour === "hang") {
         hanging.add(() => response.destroy());
+        return;
+      }
+      if (behaviour === "endless") {
+        response.writeHead(200, { "content-type": "text/plain" });
+        const line = `${sha1Hex("endless").slice(5)}:0\r\n`.repeat(1000);
+        const more = (): void => {
+          while (!response.destroyed && response.write(line));
+          if (!response.destroyed) response.once("drain", more);
+        };
+        hanging.add(() => response.destroy());
+        more();
         return;
       }
       if (typeof behaviour === "number") {
