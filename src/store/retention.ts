@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { dialectOfDb } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
 import { STAT_KEEP_MS, STAT_RESOLUTIONS } from "./stat-counts.ts";
 
@@ -33,24 +34,27 @@ export const BATCH_TARGET_MS = 10;
 const MIN_BATCH = 10;
 
 /**
- * Runs `deleteBatch(limit)` until it deletes fewer than its limit, pausing in between. The
- * limit starts small and adapts to BATCH_TARGET_MS: halved after a slow batch, doubled (up to
- * `max`) after one that took under half of it.
+ * Runs `deleteBatch(limit)` until it deletes fewer than its limit, pausing in between. With
+ * `adapt` (SQLite) the limit starts small and adapts to BATCH_TARGET_MS: halved after a slow
+ * batch, doubled (up to `max`) after one that took under half of it. Without (PostgreSQL,
+ * where a DELETE waits on a socket and the event loop goes on), every batch is `max`.
  */
 export async function inBatches(
   max: number, pause: () => Promise<void>, deleteBatch: (limit: number) => Promise<bigint>,
-  clock: () => number = () => performance.now(),
+  options: { readonly adapt?: boolean; readonly clock?: () => number } = {},
 ): Promise<number> {
+  const adapt = options.adapt ?? true;
+  const clock = options.clock ?? (() => performance.now());
   let total = 0;
-  let limit = Math.min(max, 50);
+  let limit = adapt ? Math.min(max, 50) : max;
   for (;;) {
     const started = clock();
     const deleted = Number(await deleteBatch(limit));
     const took = clock() - started;
     total += deleted;
     if (deleted < limit) return total;
-    if (took > BATCH_TARGET_MS) limit = Math.max(Math.min(MIN_BATCH, max), Math.floor(limit / 2));
-    else if (took < BATCH_TARGET_MS / 2) limit = Math.min(max, limit * 2);
+    if (adapt && took > BATCH_TARGET_MS) limit = Math.max(Math.min(MIN_BATCH, max), Math.floor(limit / 2));
+    else if (adapt && took < BATCH_TARGET_MS / 2) limit = Math.min(max, limit * 2);
     await pause();
   }
 }
@@ -69,7 +73,8 @@ export async function pruneExpired(db: Db, options: PruneOptions): Promise<Prune
   const pause = options.pause ?? (async () => {});
   const keep = options.retentionMs > 0;
   const cutoff = options.now - options.retentionMs;
-  const run = (deleteBatch: (limit: number) => Promise<bigint>): Promise<number> => inBatches(batch, pause, deleteBatch);
+  const adapt = dialectOfDb(db) === "sqlite";
+  const run = (deleteBatch: (limit: number) => Promise<bigint>): Promise<number> => inBatches(batch, pause, deleteBatch, { adapt });
   const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }): Promise<bigint> =>
     (await query.executeTakeFirst()).numDeletedRows;
 
