@@ -25,10 +25,12 @@ const DAY_MS = 24 * HOUR_MS;
  * failing key and hour: millions a day during an attack) go after 31 days, a week more than
  * any window reads, against clock skew between instances.
  */
+const PER_KEY_KEEP_MS: Readonly<Record<StatResolution, number | null>> = { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: 31 * DAY_MS, 86400: null };
+
 export const STAT_KEEP_MS: Readonly<Record<StatKind, Readonly<Record<StatResolution, number | null>>>> = {
-  t: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: null, 86400: null },
-  e: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: 31 * DAY_MS, 86400: null },
-  i: { 10: 3 * HOUR_MS, 300: 2 * DAY_MS, 3600: 31 * DAY_MS, 86400: null },
+  t: { ...PER_KEY_KEEP_MS, 3600: null },
+  e: PER_KEY_KEEP_MS,
+  i: PER_KEY_KEEP_MS,
 };
 
 /** What an event adds to the counters; a subset of SecurityEvent, to keep this module leaf. */
