@@ -4,6 +4,9 @@
 // so it runs the JavaScript that tsc emitted into dist/ at pack time.
 import { existsSync } from "node:fs";
 import { enableCompileCache } from "node:module";
+import { reexecWithServerFlags } from "./server-flags.js";
+
+if (process.argv[2] === "serve") reexecWithServerFlags();
 
 // Node's on-disk compile cache (in the OS temp directory) keeps the type-stripped and compiled
 // modules, so a second start neither loads the TypeScript stripper nor strips again: about

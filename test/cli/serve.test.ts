@@ -1,10 +1,23 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVER_NODE_FLAGS } from "../../bin/server-flags.js";
 import { createTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { cliEnv } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/deadbolt.js", import.meta.url));
+
+interface Serving {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+}
+
+/** The process's own command line as the kernel has it (after any re-exec). */
+function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+}
 
 describe("deadbolt serve", () => {
   let database: TestDatabase;
@@ -17,23 +30,46 @@ describe("deadbolt serve", () => {
     await database.drop();
   });
 
-  it.each(["SIGTERM", "SIGINT"] as const)("serves until %s, then closes and exits 0", async (signal) => {
-    const env = cliEnv(database, { DEADBOLT_PORT: "0", DEADBOLT_LOG_LEVEL: "info" });
+  async function serve(extra: Record<string, string> = {}): Promise<Serving> {
+    const env = cliEnv(database, { DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", DEADBOLT_LOG_LEVEL: "info", ...extra });
     const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     const url = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: string): void => {
         output += chunk;
-        const match = /http:\/\/127\.0\.0\.1:\d+/.exec(output);
-        if (match) resolve(match[0]);
+        const match = /deadbolt listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match) resolve(match[1]!);
       };
-      child.stdout.setEncoding("utf8").on("data", onData);
-      child.stderr.setEncoding("utf8").on("data", onData);
+      child.stdout!.setEncoding("utf8").on("data", onData);
+      child.stderr!.setEncoding("utf8").on("data", onData);
       void exited.then((code) => reject(new Error(`serve exited early (${code}): ${output}`)));
     });
+    return { child, url, exited };
+  }
+
+  it.each(["SIGTERM", "SIGINT"] as const)("serves until %s, then closes and exits 0", async (signal) => {
+    const { child, url, exited } = await serve();
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     child.kill(signal);
+    expect(await exited).toBe(0);
+  });
+
+  it.runIf(process.platform === "linux")("re-executes itself, same PID, with the young generation capped", async () => {
+    const { child, url, exited } = await serve();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const args = commandLine(child.pid!);
+    expect(args.slice(1, 1 + SERVER_NODE_FLAGS.length)).toEqual(SERVER_NODE_FLAGS);
+    expect(args.slice(-2)).toEqual([BIN, "serve"]);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it.runIf(process.platform === "linux")("keeps a size the operator set in NODE_OPTIONS", async () => {
+    const { child, url, exited } = await serve({ NODE_OPTIONS: "--max-semi-space-size=32" });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(commandLine(child.pid!)).toEqual([process.execPath, BIN, "serve"]);
+    child.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
 });

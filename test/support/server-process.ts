@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../../bin/server-flags.js";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./serve-child.ts", import.meta.url));
 /** Generous: on the shared 2-core machine three children starting at once took 35 s. */
@@ -69,7 +70,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * await server.stop();
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [options.script ?? CHILD_SCRIPT], {
+  // serve-child runs with the V8 flags `deadbolt serve` gives itself, so tests and the bench
+  // measure the server as it is deployed.
+  const args = options.script ? [options.script] : [...SERVER_NODE_FLAGS, CHILD_SCRIPT];
+  const child = spawn(process.execPath, args, {
     env: childEnv(options),
     // stdin stays open: the child stops when it closes, i.e. when this process goes away.
     stdio: ["pipe", "pipe", "pipe"],

@@ -1,0 +1,3 @@
+/** Types of server-flags.js, which stays JavaScript so the launcher needs no compilation. */
+export declare const SERVER_NODE_FLAGS: readonly string[];
+export declare function reexecWithServerFlags(): void;
