@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { sql } from "kysely";
 import {
   deviceAttemptsRemaining, deviceSlotOwners, onDeviceFailure, onDeviceLoginCompleted, onDeviceVerified, reserveOnDevice, settle, statusFor,
   thresholdFor,
 } from "../lockout/index.ts";
 import {
-  compareAndSetDevice, deviceStateOf, findDevice, findUserById, insertEvents, lockoutStateOf, type DeviceRow, type SecurityEvent,
-  type UserRow,
+  compareAndSetDevice, deviceStateOf, findDevice, findUserById, insertEvents, lockoutStateOf, markLastFailure, markSignedInUnlessStopped,
+  type DeviceRow, type SecurityEvent, type UserRow,
 } from "../store/index.ts";
 import type { AuthContext, Client } from "./context.ts";
 import { failedMessage, isoSeconds, refusedMessage } from "./event-messages.ts";
@@ -173,8 +172,7 @@ async function recordDeviceFailure(ctx: AuthContext, request: GuardRequest, rese
     const written = await ctx.database.db.transaction().execute(async (trx) => {
       if (!(await compareAndSetDevice(trx, device, { device: decision.device }))) return false;
       await insertEvents(trx, events);
-      // Shown to admins as the last failure; not part of any counter, so no compare-and-set.
-      await trx.updateTable("users").set({ last_failed_at: now, last_failed_ip: request.client.ip }).where("id", "=", row.id).execute();
+      await markLastFailure(trx, row.id, now, request.client.ip);
       return true;
     });
     if (!written) continue;
@@ -220,11 +218,7 @@ async function recordDeviceSuccess(ctx: AuthContext, request: GuardRequest, rese
         if (!used) throw new LostRace();
         if (!complete) return;
         // Not a counter: no compare-and-set, but only while nothing stops every client.
-        const done = await trx.updateTable("users").set({ last_login_at: now })
-          .where("id", "=", row.id).where("disabled_reason", "is", null)
-          .where(sql<boolean>`NOT (COALESCE(lock_reason, '') = 'mfa' AND COALESCE(locked_until, 0) > ${now})`)
-          .executeTakeFirst();
-        if (Number(done.numUpdatedRows) !== 1) throw new LostRace();
+        if (!(await markSignedInUnlessStopped(trx, row.id, now))) throw new LostRace();
         await insertEvents(trx, events);
         await request.completion?.(trx, row, { device: used });
       });

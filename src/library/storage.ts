@@ -3,7 +3,7 @@ import {
   type KyselyPlugin, type PluginTransformQueryArgs, type PostgresPool, type PluginTransformResultArgs, type QueryResult,
   type RootOperationNode, type UnknownRow,
 } from "kysely";
-import { openDatabase, TablePrefixPlugin, type Database, type Dialect, type Schema } from "../store/index.ts";
+import { openDatabase, statelessPlugin, TablePrefixPlugin, type Database, type Dialect, type Schema } from "../store/index.ts";
 import { LockoutUsageError, type LockoutStorage } from "./types.ts";
 
 export interface OpenedStorage {
@@ -78,7 +78,7 @@ export function openStorage(options: LockoutStorage): OpenedStorage {
   if (typeof tablePrefix !== "string" || !PREFIX.test(tablePrefix)) {
     throw new LockoutUsageError(`createLockout: tablePrefix must be lower-case letters, digits and _ ending in _ (got ${JSON.stringify(tablePrefix)})`);
   }
-  const prefix = new TablePrefixPlugin(tablePrefix);
+  const prefix = statelessPlugin(new TablePrefixPlugin(tablePrefix));
   const { databaseUrl, db } = options;
   if ((databaseUrl === undefined) === (db === undefined)) {
     throw new LockoutUsageError("createLockout: give exactly one of databaseUrl and db");
@@ -97,13 +97,13 @@ export function openStorage(options: LockoutStorage): OpenedStorage {
   if (isKysely(db)) {
     const dialect = dialectOfKysely(db);
     let adopted = (db as unknown as Kysely<Schema>).withPlugin(prefix);
-    if (dialect === "postgres") adopted = adopted.withPlugin(new PgNumbersPlugin());
+    if (dialect === "postgres") adopted = adopted.withPlugin(statelessPlugin(new PgNumbersPlugin()));
     return { database: borrowed(adopted, dialect), tablePrefix };
   }
   if (isPgPool(db)) {
     // A Kysely of our own over the app's pool; ending it would end the pool, so close does not.
     const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: db }) })
-      .withPlugin(prefix).withPlugin(new PgNumbersPlugin());
+      .withPlugin(prefix).withPlugin(statelessPlugin(new PgNumbersPlugin()));
     return { database: borrowed(kysely, "postgres"), tablePrefix };
   }
   throw new LockoutUsageError("createLockout: db must be a Kysely instance or a pg Pool");

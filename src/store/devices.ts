@@ -1,5 +1,6 @@
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, Updateable } from "kysely";
 import type { DeviceState } from "../lockout/index.ts";
+import { prepared } from "./prepared.ts";
 import type { DevicesTable, Schema } from "./schema.ts";
 import { parseSlots } from "./users.ts";
 
@@ -29,32 +30,32 @@ export interface DeviceWrite {
  * the write that makes concurrent attempts with one device race-proof across processes.
  * Returns the row as written, or undefined when another attempt won (or the device was forgotten).
  */
+const setDevice = prepared((db: Db, id: string, version: number, columns: Updateable<DevicesTable>) =>
+  db.updateTable("devices").set(columns).where("id", "=", id).where("version", "=", version).returningAll());
+
 export async function compareAndSetDevice(db: Db, previous: DeviceRow, write: DeviceWrite): Promise<DeviceRow | undefined> {
   const { device, usedAt } = write;
-  return db.updateTable("devices")
-    .set({
-      locked_until: device.lockedUntil,
-      password_failures: device.password.failures,
-      password_last_failed_at: device.password.lastFailedAt,
-      password_slots: JSON.stringify(device.password.slots),
-      ...(usedAt ? { last_used_at: usedAt.now, ip: usedAt.ip, user_agent: usedAt.userAgent } : {}),
-      version: previous.version + 1,
-    })
-    .where("id", "=", previous.id)
-    .where("version", "=", previous.version)
-    .returningAll()
-    .executeTakeFirst();
+  return setDevice.takeFirst(db, previous.id, previous.version, {
+    locked_until: device.lockedUntil,
+    password_failures: device.password.failures,
+    password_last_failed_at: device.password.lastFailedAt,
+    password_slots: JSON.stringify(device.password.slots),
+    ...(usedAt ? { last_used_at: usedAt.now, ip: usedAt.ip, user_agent: usedAt.userAgent } : {}),
+    version: previous.version + 1,
+  });
 }
 
+const deviceById = prepared((db: Db, id: string) => db.selectFrom("devices").selectAll().where("id", "=", id));
+const deviceOfUser = prepared((db: Db, tokenHash: string, userId: string) =>
+  db.selectFrom("devices").selectAll().where("token_hash", "=", tokenHash).where("user_id", "=", userId));
+
 export async function findDevice(db: Db, id: string): Promise<DeviceRow | undefined> {
-  return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+  return deviceById.takeFirst(db, id);
 }
 
 /** The device row of this browser token for this user, if the user trusts it. */
 export async function findUserDevice(db: Db, userId: string, tokenHash: string): Promise<DeviceRow | undefined> {
-  return db.selectFrom("devices").selectAll()
-    .where("token_hash", "=", tokenHash).where("user_id", "=", userId)
-    .executeTakeFirst();
+  return deviceOfUser.takeFirst(db, tokenHash, userId);
 }
 
 export interface NewDevice {

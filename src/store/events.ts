@@ -1,7 +1,8 @@
 import { sql, type Kysely, type QueryCreator } from "kysely";
 import { dialectOfDb } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
-import { countEvents, statRowsOf, upsertStatRows } from "./stat-counts.ts";
+import { prepared } from "./prepared.ts";
+import { countEvents, statRowsOf, statUpsert, type StatRow } from "./stat-counts.ts";
 
 export const EVENT_TYPES = [
   "login.succeeded", "login.failed", "account.locked", "account.disabled", "account.unlocked",
@@ -50,24 +51,31 @@ function eventRows(events: readonly SecurityEvent[]) {
  * disagree with the event log: in the caller's transaction when `db` is one, else in one
  * statement (PostgreSQL) or a transaction of its own (SQLite).
  */
+type EventRow = ReturnType<typeof eventRows>[number];
+
+const eventInsert = prepared((db: Kysely<Schema>, rows: readonly EventRow[]) => db.insertInto("events").values([...rows]));
+
+/** One statement: the events, then their counters (PostgreSQL, see insertEvents). */
+const eventAndCountInsert = prepared((db: Kysely<Schema>, rows: readonly EventRow[], counts: readonly StatRow[]) =>
+  // (The CTE's name is never referenced, so the widened table map is not needed.)
+  statUpsert(db.with("e", (w) => w.insertInto("events").values([...rows])) as unknown as QueryCreator<Schema>, counts));
+
 export async function insertEvents(db: Kysely<Schema>, events: readonly SecurityEvent[]): Promise<void> {
   if (events.length === 0) return;
   if (db.isTransaction) {
-    await db.insertInto("events").values(eventRows(events)).execute();
+    await eventInsert.execute(db, eventRows(events));
     // Last, so the shared total rows stay locked (PostgreSQL) for as short a time as possible.
     await countEvents(db, events);
     return;
   }
   const counts = statRowsOf(events);
   if (counts.length === 0) {
-    await db.insertInto("events").values(eventRows(events)).execute();
+    await eventInsert.execute(db, eventRows(events));
   } else if (dialectOfDb(db) === "postgres") {
     // One autocommit statement: a burst of failures on one account or from one address
     // (hundreds refused at once) holds the shared counter rows for one statement each, not
     // for the round trips of a transaction.
-    // (The CTE's name is never referenced, so the widened table map is not needed.)
-    const withEvents = db.with("e", (w) => w.insertInto("events").values(eventRows(events))) as unknown as QueryCreator<Schema>;
-    await upsertStatRows(withEvents, counts);
+    await eventAndCountInsert.execute(db, eventRows(events), counts);
   } else {
     await db.transaction().execute((trx) => insertEvents(trx, events));
   }

@@ -10,7 +10,7 @@ export { deleteSession, deleteUserSessions, findSession, insertSession, touchSes
 export type { LockoutWrite, NewUser, UserRow } from "./users.ts";
 export {
   compareAndSetLockout, countOtherActiveAdmins, findUserByEmail, findUserById, insertUser,
-  findOrInsertUser, lockoutStateOf, normalizeEmail, upgradePasswordHash,
+  findOrInsertUser, lockoutStateOf, markLastFailure, markSignedInUnlessStopped, normalizeEmail, upgradePasswordHash,
 } from "./users.ts";
 export type { Schema } from "./schema.ts";
 export type { StatusFilter, UserListQuery } from "./user-list.ts";
@@ -31,6 +31,7 @@ export { consumeToken, deleteTokens, findUsableToken, insertTokens, voidUnusedTo
 export { existingEmails, insertUsersSkippingExisting } from "./import.ts";
 export type { MigrateOptions } from "./migrate.ts";
 export { TablePrefixPlugin } from "./prefix.ts";
+export { prepared, statelessPlugin } from "./prepared.ts";
 export type { InstanceRecord } from "./instances.ts";
 export { forgetSilentInstances, heartbeat, liveInstances, removeInstance } from "./instances.ts";
 export type { DeviceRow, DeviceWrite, NewDevice } from "./devices.ts";

@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
-import type { Schema } from "./schema.ts";
+import type { Insertable, Kysely } from "kysely";
+import { prepared } from "./prepared.ts";
+import type { Schema, SessionsTable } from "./schema.ts";
 
 type Db = Kysely<Schema>;
 
@@ -13,8 +14,10 @@ export interface SessionRecord {
   readonly userAgent: string | null;
 }
 
+const sessionInsert = prepared((db: Db, row: Insertable<SessionsTable>) => db.insertInto("sessions").values(row));
+
 export async function insertSession(db: Db, session: SessionRecord): Promise<void> {
-  await db.insertInto("sessions").values({
+  await sessionInsert.execute(db, {
     token_hash: session.tokenHash,
     user_id: session.userId,
     created_at: session.createdAt,
@@ -22,7 +25,7 @@ export async function insertSession(db: Db, session: SessionRecord): Promise<voi
     expires_at: session.expiresAt,
     ip: session.ip,
     user_agent: session.userAgent,
-  }).execute();
+  });
 }
 
 export async function findSession(db: Db, tokenHash: string): Promise<SessionRecord | undefined> {

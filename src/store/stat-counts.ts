@@ -1,4 +1,5 @@
 import { sql, type Kysely, type QueryCreator } from "kysely";
+import { prepared } from "./prepared.ts";
 import type { Schema } from "./schema.ts";
 
 /**
@@ -89,18 +90,19 @@ export function statRowsOf(events: readonly CountedEvent[]): StatRow[] {
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
 }
 
-/** Adds counter rows (from statRowsOf) to the stored counters. */
-export async function upsertStatRows(db: QueryCreator<Schema>, rows: readonly StatRow[]): Promise<void> {
-  await db.insertInto("stat_counts").values([...rows])
+/** The statement that adds counter rows (from statRowsOf) to the stored counters. */
+export function statUpsert(db: QueryCreator<Schema>, rows: readonly StatRow[]) {
+  return db.insertInto("stat_counts").values([...rows])
     .onConflict((oc) => oc.columns(["kind", "res", "key", "start"]).doUpdateSet({
       // Qualified through sql.ref, so the library's table prefix reaches these names too.
       failures: sql`${sql.ref("stat_counts.failures")} + excluded.failures`,
       lockouts: sql`${sql.ref("stat_counts.lockouts")} + excluded.lockouts`,
       user_id: sql`CASE WHEN ${sql.ref("stat_counts.user_id")} IS NULL OR excluded.user_id > ${sql.ref("stat_counts.user_id")}
         THEN excluded.user_id ELSE ${sql.ref("stat_counts.user_id")} END`,
-    }))
-    .execute();
+    }));
 }
+
+const upsert = prepared((db: Kysely<Schema>, rows: readonly StatRow[]) => statUpsert(db, rows));
 
 /**
  * Adds the events to the counters; call in the transaction that inserts them, so a counter
@@ -108,5 +110,5 @@ export async function upsertStatRows(db: QueryCreator<Schema>, rows: readonly St
  */
 export async function countEvents(db: Kysely<Schema>, events: readonly CountedEvent[]): Promise<void> {
   const rows = statRowsOf(events);
-  if (rows.length > 0) await upsertStatRows(db, rows);
+  if (rows.length > 0) await upsert.execute(db, rows);
 }

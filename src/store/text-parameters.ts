@@ -1,7 +1,8 @@
 import type { Dialect as KyselyDialect, QueryCompiler } from "kysely";
 import { withoutNul } from "../text.ts";
 
-function cleaned(parameters: readonly unknown[]): readonly unknown[] | null {
+/** The parameters with NUL taken out of every text, or null when none has one. */
+export function nulFreeParameters(parameters: readonly unknown[]): readonly unknown[] | null {
   let changed: unknown[] | null = null;
   parameters.forEach((value, index) => {
     if (typeof value !== "string" || !value.includes("\u0000")) return;
@@ -28,7 +29,7 @@ export function withNulFreeText(dialect: KyselyDialect): KyselyDialect {
       return {
         compileQuery(node, queryId) {
           const query = compiler.compileQuery(node, queryId);
-          const parameters = cleaned(query.parameters);
+          const parameters = nulFreeParameters(query.parameters);
           return parameters === null ? query : Object.freeze({ ...query, parameters });
         },
       };

@@ -1,5 +1,6 @@
-import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from "kysely";
 import type { DisabledReason, Factor, FactorCounter, LockoutState, Role, Slot } from "../lockout/index.ts";
+import { prepared } from "./prepared.ts";
 import type { Schema, UsersTable } from "./schema.ts";
 
 export type UserRow = Selectable<UsersTable>;
@@ -64,29 +65,56 @@ export interface LockoutWrite {
  * Returns the row as written, or undefined when another attempt won the race; the caller then
  * reads again and re-decides.
  */
-export async function compareAndSetLockout(db: Db, previous: UserRow, write: LockoutWrite): Promise<UserRow | undefined> {
-  let query = db.updateTable("users")
-    .set({ ...lockoutColumns(write.state, previous, write.now), ...write.extra, version: previous.version + 1 })
-    .where("id", "=", previous.id)
-    .where("version", "=", previous.version);
-  if (write.requireOtherActiveAdmin) {
-    query = query.where((eb) => eb.exists(
+const setLockout = prepared((db: Db, id: string, version: number, columns: Updateable<UsersTable>) =>
+  db.updateTable("users").set(columns).where("id", "=", id).where("version", "=", version).returningAll());
+
+const setLockoutKeepingAnAdmin = prepared((db: Db, id: string, version: number, columns: Updateable<UsersTable>) =>
+  db.updateTable("users").set(columns).where("id", "=", id).where("version", "=", version)
+    .where((eb) => eb.exists(
       eb.selectFrom("users as other").select("other.id")
         .where("other.role", "=", "admin")
         .where("other.disabled_reason", "is", null)
-        .where("other.id", "<>", previous.id),
-    ));
-  }
+        .where("other.id", "<>", id),
+    ))
+    .returningAll());
+
+export async function compareAndSetLockout(db: Db, previous: UserRow, write: LockoutWrite): Promise<UserRow | undefined> {
+  const columns = { ...lockoutColumns(write.state, previous, write.now), ...write.extra, version: previous.version + 1 };
   // RETURNING hands the caller the new row, so the next step of an attempt needs no read.
-  return query.returningAll().executeTakeFirst();
+  const statement = write.requireOtherActiveAdmin ? setLockoutKeepingAnAdmin : setLockout;
+  return statement.takeFirst(db, previous.id, previous.version, columns);
 }
 
+const signedIn = prepared((db: Db, id: string, now: number) =>
+  db.updateTable("users").set({ last_login_at: now })
+    .where("id", "=", id).where("disabled_reason", "is", null)
+    .where(sql<boolean>`NOT (COALESCE(lock_reason, '') = 'mfa' AND COALESCE(locked_until, 0) > ${now})`));
+
+/**
+ * Sets last_login_at, unless the account is disabled or locked for the second factor (which stop
+ * trusted devices too): false then. Not a counter, so no compare-and-set.
+ */
+export async function markSignedInUnlessStopped(db: Db, id: string, now: number): Promise<boolean> {
+  return Number((await signedIn.execute(db, id, now)).numAffectedRows) === 1;
+}
+
+const lastFailure = prepared((db: Db, id: string, now: number, ip: string | null) =>
+  db.updateTable("users").set({ last_failed_at: now, last_failed_ip: ip }).where("id", "=", id));
+
+/** Shown to admins as the last failure; not part of any counter, so no compare-and-set. */
+export async function markLastFailure(db: Db, id: string, now: number, ip: string | null): Promise<void> {
+  await lastFailure.execute(db, id, now, ip);
+}
+
+const userById = prepared((db: Db, id: string) => db.selectFrom("users").selectAll().where("id", "=", id));
+const userByEmail = prepared((db: Db, email: string) => db.selectFrom("users").selectAll().where("email", "=", email));
+
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  return userById.takeFirst(db, id);
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirst();
+  return userByEmail.takeFirst(db, email);
 }
 
 export async function countOtherActiveAdmins(db: Db, userId: string): Promise<number> {
