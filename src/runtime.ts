@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { pooledRandomBytes } from "./auth/entropy.ts";
 import type { AuthContext, AuthMetrics, Logger } from "./auth/index.ts";
 import { createArgon2Hasher, NO_METRICS, type Hasher } from "./auth/index.ts";
 import { createInstance } from "./auth/instance.ts";
@@ -64,7 +64,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   let stopInstance = async (): Promise<void> => {};
   try {
     await migrate(database);
-    const random = options.randomBytes ?? randomBytes;
+    const random = options.randomBytes ?? pooledRandomBytes();
     const instance = createInstance(database, {
       id: random(9).toString("base64url"), log: options.log, now: options.now ?? Date.now,
     });
