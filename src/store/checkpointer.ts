@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 /** How often the background connection moves the WAL's pages into the database file. */
-export const CHECKPOINT_INTERVAL_MS = 250;
+export const CHECKPOINT_INTERVAL_MS = 1000;
 /**
  * The event loop's own connection still checkpoints once the WAL holds this many pages (16 MiB
  * at 4 KiB a page), should the background one fall behind or fail; SQLite's default is 1,000.

@@ -10,6 +10,7 @@ import { scale } from "./migrations/007-scale.ts";
 import { oidc } from "./migrations/009-oidc.ts";
 import { userTally } from "./migrations/010-user-tally.ts";
 import { lockedCount } from "./migrations/011-locked-count.ts";
+import { deviceUserIndex } from "./migrations/012-device-user-index.ts";
 
 function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
@@ -24,6 +25,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "009-oidc": oidc(database.dialect),
         "010-user-tally": userTally(database.dialect, { tablePrefix }),
         "011-locked-count": lockedCount(),
+        "012-device-user-index": deviceUserIndex(),
       };
     },
   };
