@@ -146,8 +146,8 @@ describe("npm start", () => {
   ] as const)("%s: drains the request in flight, the server process ends, exit 0", async (_name, signal, target) => {
     const { npm, url, exited, output } = await npmStart(database);
     groups.push(npm.pid!);
-    // The Node process that serves (not a `sh -c` between npm and it).
-    const servers = descendants(npm.pid!).filter((pid) => /(^|\/)node bin\/deadbolt\.js serve/.test(commandOf(pid)));
+    // The Node process that serves (not a `sh -c` between npm and it), re-executed with its V8 flags.
+    const servers = descendants(npm.pid!).filter((pid) => /(^|\/)node (--\S+ )*(\S*\/)?bin\/deadbolt\.js serve/.test(commandOf(pid)));
     expect(servers, output()).toHaveLength(1);
     const login = await openLogin(url);
     process.kill(target === "group" ? -npm.pid! : npm.pid!, signal);
