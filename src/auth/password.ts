@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import bcrypt from "bcryptjs";
 import { lowerHashingPriority } from "./hashing-priority.ts";
 import { createPriorityGate, type Lane } from "./priority-gate.ts";
+import { createTrustedThread, type TrustedThread } from "./trusted-thread.ts";
 
 /** argon2id with OWASP's recommended minimum: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = Object.freeze({
@@ -94,7 +95,9 @@ export function hashingPlaces(env: NodeJS.ProcessEnv = process.env, cores = avai
  * During a flood untrusted checks keep to one place fewer than the cores, so a trusted check
  * starts at once on a core of its own and the event loop keeps one to answer the flood.
  */
-export async function createArgon2Hasher(options: { concurrency?: number; maxUntrustedWaiting?: number } = {}): Promise<Hasher> {
+export async function createArgon2Hasher(
+  options: { concurrency?: number; maxUntrustedWaiting?: number; trustedThread?: TrustedThread } = {},
+): Promise<Hasher> {
   const dummyHash = await hash("deadbolt-dummy-password", ARGON2_OPTIONS);
   // The pool's threads exist now (that hash ran on one): the event loop goes before them.
   lowerHashingPriority();
@@ -107,16 +110,35 @@ export async function createArgon2Hasher(options: { concurrency?: number; maxUnt
     floodAt: untrustedFloodAt(cores),
     floodPlaces: cores - 1,
   });
+  const trustedThread = options.trustedThread ?? createTrustedThread();
   return {
     hash: (password) => gate.run("trusted", () => hash(password, ARGON2_OPTIONS)),
-    verify: (passwordHash, password, verifyOptions) =>
-      gate.run(verifyOptions?.lane ?? "untrusted", () => verifyNow(passwordHash, password)),
-    dummyVerify: (password, verifyOptions) =>
-      gate.run(verifyOptions?.lane ?? "untrusted", async () => {
+    verify: (passwordHash, password, verifyOptions) => {
+      const lane = verifyOptions?.lane ?? "untrusted";
+      const checked = gate.run(lane, () => (lane === "trusted" && gate.flooding() && hashKind(passwordHash) === "argon2"
+        ? trustedThread.verify(passwordHash, password).catch(() => verifyNow(passwordHash, password))
+        : verifyNow(passwordHash, password)));
+      warmUpTrustedThread();
+      return checked;
+    },
+    dummyVerify: (password, verifyOptions) => {
+      const spent = gate.run(verifyOptions?.lane ?? "untrusted", async () => {
         await verify(dummyHash, password).catch(() => false);
-      }),
+      });
+      warmUpTrustedThread();
+      return spent;
+    },
     admits: (lane) => gate.admits(lane),
   };
+
+  /**
+   * During a flood a trusted device's check runs on a thread at the event loop's priority, not
+   * on the pool at nice 10 (trusted-thread.ts). The thread starts with the flood, before the
+   * first trusted check needs it, and ends after a quiet minute.
+   */
+  function warmUpTrustedThread(): void {
+    if (gate.flooding() && !trustedThread.running()) void trustedThread.verify(dummyHash, "").catch(() => false);
+  }
 
   async function verifyNow(passwordHash: string, password: string): Promise<boolean> {
     const kind = hashKind(passwordHash);

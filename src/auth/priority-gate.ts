@@ -10,6 +10,8 @@ export interface PriorityGate {
    * itself always queues, so a caller that was admitted is never turned away halfway.
    */
   admits(lane: Lane): boolean;
+  /** Whether untrusted tasks wait in flood numbers (`floodAt` or more) right now. */
+  flooding(): boolean;
   /** Tasks running and waiting, per lane (for tests and metrics). */
   stats(): { readonly running: number; readonly waiting: Readonly<Record<Lane, number>> };
 }
@@ -60,8 +62,10 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
   let running = 0;
   let runningUntrusted = 0;
 
+  const flooding = (): boolean => concurrency > 1 && waiting.untrusted.length >= floodAt;
+
   function untrustedMayStart(): boolean {
-    const flooded = concurrency > 1 && waiting.untrusted.length >= floodAt;
+    const flooded = flooding();
     // During a flood a trusted check also has the cores to itself while it runs: no untrusted
     // check starts beside it (one already running finishes), so it is not slowed down.
     return !flooded || (runningUntrusted < floodPlaces && running === runningUntrusted);
@@ -101,6 +105,7 @@ export function createPriorityGate(concurrency: number, options: PriorityGateOpt
     // A place this lane may take now means no queue at all; otherwise its own queue must have room.
     admits: (lane) => (running < concurrency && (lane === "trusted" || untrustedMayStart()))
       || waiting[lane].length < maxWaiting[lane],
+    flooding,
     stats: () => ({ running, waiting: { trusted: waiting.trusted.length, untrusted: waiting.untrusted.length } }),
   };
 }

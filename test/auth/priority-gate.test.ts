@@ -73,6 +73,8 @@ describe("the hashing priority gate", () => {
     await tick();
     // One runs, two wait: the untrusted queue is full, the trusted one is not bounded.
     expect(gate.stats()).toEqual({ running: 1, waiting: { trusted: 0, untrusted: 2 } });
+    // Without floodAt (and with one place) a full queue is not a flood.
+    expect(gate.flooding()).toBe(false);
     expect(gate.admits("untrusted")).toBe(false);
     expect(gate.admits("trusted")).toBe(true);
     held[0]!.finish();
@@ -95,6 +97,7 @@ describe("the hashing priority gate", () => {
     await tick();
     // u1's place stays free for trusted work, and the full untrusted queue admits nobody.
     expect(gate.stats()).toEqual({ running: 1, waiting: { trusted: 0, untrusted: 2 } });
+    expect(gate.flooding()).toBe(true);
     expect(gate.admits("untrusted")).toBe(false);
     const trusted = controlled(started, "t1");
     const trustedRun = gate.run("trusted", trusted.task);
@@ -105,6 +108,7 @@ describe("the hashing priority gate", () => {
     await tick();
     // u2's end frees both places: u3 starts, and with one left waiting the flood is over, so u4 too.
     expect(started).toEqual(["u1", "u2", "t1", "u3", "u4"]);
+    expect(gate.flooding()).toBe(false);
     for (const c of held) c.finish();
     expect(await Promise.all([...runs, trustedRun])).toEqual(["u1", "u2", "u3", "u4", "t1"]);
   });
