@@ -1,13 +1,13 @@
 /**
  * The flood of `npm run bench` section e, in a worker thread of its own (bench/flood.ts starts
  * it): an open loop of wrong passwords at `rate` requests per second, round-robin over the
- * loopback addresses 127.0.0.2…, for `seconds`. Posts "started", then "sent" when the loop
+ * loopback addresses 127.0.0.2…, for `seconds`, through the lean client of flood-wire.ts. Posts "started", then "sent" when the loop
  * ends, then "done" with every answer's latency once the answers are in (or the drain
  * deadline passed).
  */
-import http from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
-import { login } from "./flood-client.ts";
+import { BUSY_MESSAGE } from "../src/http/login-answer.ts";
+import { jsonPost, WirePool } from "./flood-wire.ts";
 
 export interface FloodInput {
   readonly url: string;
@@ -42,8 +42,12 @@ export type FloodMessage =
 
 async function flood(input: FloodInput, post: (message: FloodMessage) => void): Promise<void> {
   const base = new URL(input.url);
-  const agents = Array.from({ length: input.addresses }, (_, i) =>
-    new http.Agent({ keepAlive: true, maxSockets: 64, localAddress: `127.0.0.${i + 2}` } as http.AgentOptions));
+  const port = Number(base.port);
+  const pools = Array.from({ length: input.addresses }, (_, i) => new WirePool(base.hostname, port, `127.0.0.${i + 2}`));
+  // Each target's request, as bytes, once: the generator's work per request is a write and a parse.
+  const requests = input.targets.map((email) => jsonPost(base.hostname, port, "/api/auth/login", { email, password: input.password }));
+  // The busy answer's JSON has the message escaped as JSON.stringify escapes it.
+  const busyText = JSON.stringify(BUSY_MESSAGE);
   const refused: number[] = [];
   const admittedMs: number[] = [];
   let busy = 0;
@@ -67,13 +71,14 @@ async function flood(input: FloodInput, post: (message: FloodMessage) => void): 
     }
     const n = sent++;
     inFlight += 1;
-    const email = input.targets[n % input.targets.length]!;
-    pending.push(login(agents[n % input.addresses]!, base, { email, password: input.password }).then((answer) => {
+    const sentAt = performance.now();
+    pending.push(pools[n % input.addresses]!.send(requests[n % requests.length]!).then((answer) => {
+      const ms = performance.now() - sentAt;
       inFlight -= 1;
       if (answer.status === 429) {
-        refused.push(answer.ms);
-        if (answer.busy) busy += 1;
-      } else if (answer.status === 401) admittedMs.push(answer.ms);
+        refused.push(ms);
+        if (answer.body.includes(busyText)) busy += 1;
+      } else if (answer.status === 401) admittedMs.push(ms);
       else other += 1;
     }));
   }
@@ -82,7 +87,7 @@ async function flood(input: FloodInput, post: (message: FloodMessage) => void): 
     Promise.all(pending).then(() => true),
     new Promise<boolean>((resolve) => setTimeout(() => resolve(false), input.drainMs)),
   ]);
-  for (const agent of agents) agent.destroy();
+  for (const pool of pools) pool.destroy();
   post({ kind: "done", sent, skipped, other, refused, admittedMs, busy, drained });
 }
 

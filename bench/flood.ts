@@ -4,8 +4,8 @@
  * in, with and without a trusted device. Reported as ratios to the same logins measured idle
  * in the same run. Bounded: BENCH_FLOOD_SECONDS of flood (10), at most 10 × capacity × seconds
  * requests, and a deadline for the answers still in flight. The flood is sent from a worker
- * thread (flood-generator.ts), so its event loop is not the legitimate users'; it still shares
- * the machine's cores with the server.
+ * thread (flood-generator.ts), so its event loop is not the legitimate users', through a lean
+ * HTTP client (flood-wire.ts) that takes little of the cores it shares with the server.
  */
 import http from "node:http";
 import { rmSync } from "node:fs";
