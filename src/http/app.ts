@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
-import helmet from "@fastify/helmet";
 import middie from "@fastify/middie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -11,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { endSession, presentsTrustedDevice, type AuthContext } from "../auth/index.ts";
 import type { Config } from "../config.ts";
 import { csrfProtection } from "./csrf.ts";
+import { registerSecurityHeaders } from "./security-headers.ts";
 import { errorBody, isDatabaseUnavailable, sendError } from "./errors.ts";
 import { validationMessage } from "./schemas.ts";
 import { SESSION_COOKIE } from "./session.ts";
@@ -123,7 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   const https = config.publicUrl.startsWith("https:");
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     // Over plain http (local use) HSTS and upgrade-insecure-requests would break the pages.
     hsts: https,
     contentSecurityPolicy: {
