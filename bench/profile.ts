@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- [wrong|right|locked|throttled|reference-wrong|reference-right] [seconds]`: where deadbolt's JavaScript thread
+ * `npm run bench:profile -- [wrong|right|new-device|locked|throttled|reference-wrong|reference-right] [seconds]`: where deadbolt's JavaScript thread
  * spends a login. One deadbolt server process runs under `--cpu-prof` while 32 closed-loop (256 with --instant)
  * clients send one kind of login; the profile's self time is then summed per function and per
  * part of the stack (deadbolt's own code, Kysely, better-sqlite3, Fastify, Node, GC, idle), in
@@ -32,7 +32,7 @@ interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[
 const SHUTDOWN_US = 300_000;
 
 const KINDS: Readonly<Record<string, ScenarioKey>> = {
-  wrong: "dbWrong", right: "dbRight", locked: "dbLocked", throttled: "dbWrong", "reference-wrong": "refWrong", "reference-right": "refRight",
+  wrong: "dbWrong", right: "dbRight", locked: "dbLocked", throttled: "dbWrong", "new-device": "dbNewDevice", "reference-wrong": "refWrong", "reference-right": "refRight",
 };
 const REFERENCE_SCRIPT = fileURLToPath(new URL("./reference-server.ts", import.meta.url));
 

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from "kysely";
+import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
 import type { DeviceState } from "../lockout/index.ts";
 import { prepared } from "./prepared.ts";
 import type { DevicesTable, Schema } from "./schema.ts";
@@ -67,21 +67,24 @@ export interface NewDevice {
   readonly userAgent: string | null;
 }
 
+const deviceInsert = prepared((db: Db, row: Insertable<DevicesTable>) =>
+  db.insertInto("devices").values(row).onConflict((oc) => oc.columns(["token_hash", "user_id"]).doNothing()).returningAll());
+
+const deviceUsed = prepared((db: Db, tokenHash: string, userId: string, used: Updateable<DevicesTable>) =>
+  db.updateTable("devices").set(used).where("token_hash", "=", tokenHash).where("user_id", "=", userId).returningAll());
+
 /**
  * Trusts a browser token for a user; a token it already trusts is only marked used.
  * Returns the row and whether it is new (an insert that lost a concurrent race is not new).
  */
 export async function upsertDevice(db: Db, device: NewDevice): Promise<{ row: DeviceRow; created: boolean }> {
-  const inserted = await db.insertInto("devices").values({
+  const inserted = await deviceInsert.takeFirst(db, {
     id: device.id, token_hash: device.tokenHash, user_id: device.userId, created_at: device.now,
     last_used_at: device.now, ip: device.ip, user_agent: device.userAgent, locked_until: null,
     password_failures: 0, password_last_failed_at: null, password_slots: "[]", version: 0,
-  }).onConflict((oc) => oc.columns(["token_hash", "user_id"]).doNothing()).returningAll().executeTakeFirst();
+  });
   if (inserted) return { row: inserted, created: true };
-  const row = await db.updateTable("devices")
-    .set({ last_used_at: device.now, ip: device.ip, user_agent: device.userAgent })
-    .where("token_hash", "=", device.tokenHash).where("user_id", "=", device.userId)
-    .returningAll().executeTakeFirst();
+  const row = await deviceUsed.takeFirst(db, device.tokenHash, device.userId, { last_used_at: device.now, ip: device.ip, user_agent: device.userAgent });
   if (!row) throw new Error("a trusted device vanished while it was being trusted");
   return { row, created: false };
 }

@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Selectable } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable } from "kysely";
 import type { Dialect } from "./dialect.ts";
 import { insertEvents, type SecurityEvent } from "./events.ts";
+import { prepared } from "./prepared.ts";
 import type { OutboxTable, Schema } from "./schema.ts";
 
 type Db = Kysely<Schema>;
@@ -77,6 +78,12 @@ function suppressedEvent(notice: Notice, budget: NoticeBudget, limit: number, ou
 
 export type EnqueueOutcome = "queued" | "suppressed" | "duplicate";
 
+const outboxInsert = prepared((db: Db, row: Insertable<OutboxTable>) =>
+  db.insertInto("outbox").values(row).onConflict((oc) => oc.column("dedupe_key").doNothing()).returning("id"));
+
+const outboxSuppress = prepared((db: Db, id: number, reason: string) =>
+  db.updateTable("outbox").set({ status: "suppressed", last_error: reason }).where("id", "=", id));
+
 export const HOUR_MS = 3_600_000;
 
 /**
@@ -98,7 +105,7 @@ export async function enqueueNotices(
   }
   const outcomes: EnqueueOutcome[] = [];
   for (const notice of notices) {
-    const inserted = await trx.insertInto("outbox").values({
+    const inserted = await outboxInsert.takeFirst(trx, {
       dedupe_key: notice.dedupeKey,
       kind: notice.kind,
       user_id: notice.userId,
@@ -112,7 +119,7 @@ export async function enqueueNotices(
       claimed_until: null,
       claimed_by: null,
       sent_at: null,
-    }).onConflict((oc) => oc.column("dedupe_key").doNothing()).returning("id").executeTakeFirst();
+    });
     if (!inserted) {
       outcomes.push("duplicate");
       continue;
@@ -120,8 +127,7 @@ export async function enqueueNotices(
     const budget = budgetOf(notice.kind);
     const limit = budget === "reset" ? options.resetMaxPerHour : options.maxPerHour;
     if (limit > 0 && (await countRecent(trx, notice.userId, countedKinds(notice.kind), options.now)) > limit) {
-      await trx.updateTable("outbox").set({ status: "suppressed", last_error: `${BUDGET_VARIABLE[budget]} reached` })
-        .where("id", "=", inserted.id).execute();
+      await outboxSuppress.execute(trx, inserted.id, `${BUDGET_VARIABLE[budget]} reached`);
       await insertEvents(trx, [suppressedEvent(notice, budget, limit, inserted.id, options.now)]);
       outcomes.push("suppressed");
       continue;
@@ -139,14 +145,15 @@ function countedKinds(kind: NoticeKind): readonly NoticeKind[] {
 }
 
 /** Mails of those kinds counted by the cap: queued in the last hour and not suppressed (this one included). */
-async function countRecent(db: Db, userId: string, kinds: readonly NoticeKind[], now: number): Promise<number> {
-  const row = await db.selectFrom("outbox").select((eb) => eb.fn.countAll<number>().as("n"))
+const recentCount = prepared((db: Db, userId: string, kinds: readonly NoticeKind[], since: number) =>
+  db.selectFrom("outbox").select((eb) => eb.fn.countAll<number>().as("n"))
     .where("user_id", "=", userId)
-    .where("kind", "in", kinds)
-    .where("created_at", ">", now - HOUR_MS)
-    .where("status", "<>", "suppressed")
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .where("kind", "in", [...kinds])
+    .where("created_at", ">", since)
+    .where("status", "<>", "suppressed"));
+
+async function countRecent(db: Db, userId: string, kinds: readonly NoticeKind[], now: number): Promise<number> {
+  return Number((await recentCount.takeFirst(db, userId, kinds, now - HOUR_MS))?.n ?? 0);
 }
 
 export interface ClaimOptions {
