@@ -65,11 +65,15 @@ export interface LockoutWrite {
  * Returns the row as written, or undefined when another attempt won the race; the caller then
  * reads again and re-decides.
  */
+function lockoutUpdate(db: Db, id: string, version: number, columns: Updateable<UsersTable>) {
+  return db.updateTable("users").set(columns).where("id", "=", id).where("version", "=", version);
+}
+
 const setLockout = prepared((db: Db, id: string, version: number, columns: Updateable<UsersTable>) =>
-  db.updateTable("users").set(columns).where("id", "=", id).where("version", "=", version).returningAll());
+  lockoutUpdate(db, id, version, columns).returningAll());
 
 const setLockoutKeepingAnAdmin = prepared((db: Db, id: string, version: number, columns: Updateable<UsersTable>) =>
-  db.updateTable("users").set(columns).where("id", "=", id).where("version", "=", version)
+  lockoutUpdate(db, id, version, columns)
     .where((eb) => eb.exists(
       eb.selectFrom("users as other").select("other.id")
         .where("other.role", "=", "admin")

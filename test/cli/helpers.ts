@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../src/auth/index.ts";
@@ -55,6 +55,31 @@ export function runCli(args: readonly string[], options: { env: Env; input?: str
     child.on("close", (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? "");
   });
+}
+
+export interface Serving {
+  readonly child: ChildProcess;
+  /** The public listener's URL, as `deadbolt serve` logs it. */
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `node bin/deadbolt.js serve` and resolves once it logs that it listens. */
+export async function startServe(env: Env): Promise<Serving> {
+  const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: string): void => {
+      output += chunk;
+      const match = /deadbolt listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", onData);
+    void exited.then((code) => reject(new Error(`serve exited early (${code}): ${output}`)));
+  });
+  return { child, url, exited };
 }
 
 /** A runtime on the same database and settings, to act as the server would (logins) or inspect. */

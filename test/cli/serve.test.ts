@@ -1,18 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_NODE_FLAGS } from "../../bin/server-flags.js";
 import { createTestDatabase, type TestDatabase } from "../support/databases.ts";
-import { cliEnv } from "./helpers.ts";
+import { cliEnv, startServe } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/deadbolt.js", import.meta.url));
-
-interface Serving {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-}
 
 /** The process's own command line as the kernel has it (after any re-exec). */
 function commandLine(pid: number): string[] {
@@ -30,23 +23,8 @@ describe("deadbolt serve", () => {
     await database.drop();
   });
 
-  async function serve(extra: Record<string, string> = {}): Promise<Serving> {
-    const env = cliEnv(database, { DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", DEADBOLT_LOG_LEVEL: "info", ...extra });
-    const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const url = await new Promise<string>((resolve, reject) => {
-      const onData = (chunk: string): void => {
-        output += chunk;
-        const match = /deadbolt listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match) resolve(match[1]!);
-      };
-      child.stdout!.setEncoding("utf8").on("data", onData);
-      child.stderr!.setEncoding("utf8").on("data", onData);
-      void exited.then((code) => reject(new Error(`serve exited early (${code}): ${output}`)));
-    });
-    return { child, url, exited };
-  }
+  const serve = (extra: Record<string, string> = {}) =>
+    startServe(cliEnv(database, { DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", DEADBOLT_LOG_LEVEL: "info", ...extra }));
 
   it.each(["SIGTERM", "SIGINT"] as const)("serves until %s, then closes and exits 0", async (signal) => {
     const { child, url, exited } = await serve();

@@ -3,17 +3,16 @@
  * after it finds every module compiled, so Node never loads its TypeScript stripper, whose
  * WebAssembly memory would stay resident for the server's life.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/databases.ts";
-import { cliEnv } from "./helpers.ts";
+import { cliEnv, startServe } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin/deadbolt.js");
 const WARM = join(ROOT, "scripts/warm-compile-cache.ts");
 
 describe("warm compile cache", () => {
@@ -39,18 +38,7 @@ describe("warm compile cache", () => {
       DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", DEADBOLT_LOG_LEVEL: "info",
       NODE_COMPILE_CACHE: cache, NODE_OPTIONS: `--import=${preload}`, REPORT_FILE: report,
     });
-    const child = spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: string): void => {
-        output += chunk;
-        if (/deadbolt listening on/.test(output)) resolve();
-      };
-      child.stdout.setEncoding("utf8").on("data", onData);
-      child.stderr.setEncoding("utf8").on("data", onData);
-      void exited.then((code) => reject(new Error(`serve exited early (${code}): ${output}`)));
-    });
+    const { child, exited } = await startServe(env);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     return readFileSync(report, "utf8") === "stripper";
