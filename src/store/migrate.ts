@@ -11,6 +11,7 @@ import { oidc } from "./migrations/009-oidc.ts";
 import { userTally } from "./migrations/010-user-tally.ts";
 import { lockedCount } from "./migrations/011-locked-count.ts";
 import { deviceUserIndex } from "./migrations/012-device-user-index.ts";
+import { statCountsByKey } from "./migrations/013-stat-counts-by-key.ts";
 
 function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
@@ -26,6 +27,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "010-user-tally": userTally(database.dialect, { tablePrefix }),
         "011-locked-count": lockedCount(),
         "012-device-user-index": deviceUserIndex(),
+        "013-stat-counts-by-key": statCountsByKey(database.dialect),
       };
     },
   };

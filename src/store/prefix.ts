@@ -102,6 +102,8 @@ class PrefixTransformer extends OperationNodeTransformer {
     from?.froms.forEach(add);
     add(record.into as OperationNode | undefined);
     add(record.table as OperationNode | undefined);
+    // ALTER TABLE … RENAME TO: the new name is a table of the same statement.
+    add(record.renameTo as OperationNode | undefined);
     for (const join of (record.joins as { table: OperationNode }[] | undefined) ?? []) add(join.table);
     const using = record.using as (OperationNode & { table?: OperationNode }) | undefined;
     if (using !== undefined) add(using.kind === "JoinNode" ? using.table : using);

@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import { dialectOfDb } from "./dialect.ts";
+import { RANKED } from "./stats.ts";
 import type { Schema } from "./schema.ts";
-import { STAT_KEEP_MS, STAT_RESOLUTIONS } from "./stat-counts.ts";
+import { STAT_KEEP_MS, STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
 
 type Db = Kysely<Schema>;
 
@@ -59,6 +60,17 @@ export async function inBatches(
   }
 }
 
+/** Deletes the `limit` oldest counter rows of (kind, res) starting before `before` (exported so tests can EXPLAIN it). */
+export function statPruneBatch(db: Db, kind: StatKind, res: StatResolution, before: number, limit: number) {
+  return db.deleteFrom("stat_counts")
+    .where("kind", "=", kind).where("res", "=", res)
+    .where((eb) => eb(eb.refTuple("key", "start"), "in", eb.selectFrom("stat_counts").select(["key", "start"])
+      .where("kind", "=", kind).where("res", "=", res).where("start", "<", before)
+      // Read in start order through an index: the key's for the totals, the rank index's else.
+      .where((inner) => (kind === "t" ? inner("key", "=", "") : RANKED))
+      .orderBy("start").limit(limit).$asTuple("key", "start")));
+}
+
 /**
  * Deletes what DEADBOLT_EVENT_RETENTION no longer keeps, in small batches: events older than
  * the retention and their counters (whose whole bucket is older), counters no stats window
@@ -87,11 +99,7 @@ export async function pruneExpired(db: Db, options: PruneOptions): Promise<Prune
       const limits = [read === null ? null : options.now - read, keep ? cutoff - res * 1000 + 1 : null].filter((n) => n !== null);
       if (limits.length === 0) continue;
       const before = Math.max(...limits);
-      statCounts += await run((limit) => deleted(db.deleteFrom("stat_counts")
-        .where("kind", "=", kind).where("res", "=", res)
-        .where((eb) => eb(eb.refTuple("key", "start"), "in", eb.selectFrom("stat_counts").select(["key", "start"])
-          .where("kind", "=", kind).where("res", "=", res).where("start", "<", before)
-          .orderBy("start").limit(limit).$asTuple("key", "start")))));
+      statCounts += await run((limit) => deleted(statPruneBatch(db, kind, res, before, limit)));
     }
   }
   if (!keep) return { events: 0, statCounts, sessions: 0, tokens: 0, mails: 0 };

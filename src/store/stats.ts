@@ -50,12 +50,7 @@ export function exactResolution(range: BucketRange): StatResolution {
  * counters (at most a few hundred rows for any window), never from the events.
  */
 export async function countEventsByBucket(db: Db, range: BucketRange): Promise<BucketCounts[]> {
-  const res = exactResolution(range);
-  const rows = await db.selectFrom("stat_counts")
-    .select(["start", "failures", "lockouts"])
-    .where("kind", "=", "t").where("res", "=", res).where("key", "=", "")
-    .where("start", ">=", range.from).where("start", "<", range.to)
-    .execute();
+  const rows = await bucketTotalsQuery(db, range).execute();
   const byIndex = new Map<number, { index: number; failures: number; lockouts: number }>();
   for (const row of rows) {
     const index = Math.floor((Number(row.start) - range.from) / range.bucketMs);
@@ -65,6 +60,14 @@ export async function countEventsByBucket(db: Db, range: BucketRange): Promise<B
     byIndex.set(index, bucket);
   }
   return [...byIndex.values()].filter((b) => b.failures > 0 || b.lockouts > 0).sort((a, b) => a.index - b.index);
+}
+
+/** The totals' counter rows of the range (exported so tests can EXPLAIN it). */
+export function bucketTotalsQuery(db: Db, range: BucketRange) {
+  return db.selectFrom("stat_counts")
+    .select(["start", "failures", "lockouts"])
+    .where("kind", "=", "t").where("key", "=", "").where("res", "=", exactResolution(range))
+    .where("start", ">=", range.from).where("start", "<", range.to);
 }
 
 /** The count of users locked at `now` and not disabled (exported so tests can EXPLAIN it). */
@@ -106,10 +109,16 @@ interface KeyTotal {
 }
 
 /** One counter bucket the range is cut into. */
-interface Unit {
+export interface Unit {
   readonly res: StatResolution;
   readonly start: number;
 }
+
+/**
+ * The rank index's predicate (migration 013: it holds no totals), written as a literal: SQLite
+ * uses a partial index only for a query that repeats its WHERE term, parameters do not count.
+ */
+export const RANKED = sql<boolean>`${sql.ref("kind")} <> ${sql.lit("t")}`;
 
 /** Rows read from each bucket's list, in descending order of failures (the rank index). */
 const LIST_LENGTH = 64;
@@ -150,14 +159,27 @@ function unitRuns(units: readonly Unit[]): Array<{ res: StatResolution; from: nu
 /** The keys' exact totals over the units: a few index ranges per key, whatever the volume. */
 async function exactTotals(db: Db, kind: StatKind, units: readonly Unit[], keys: readonly string[]): Promise<KeyTotal[]> {
   if (keys.length === 0) return [];
+  const rows = await exactTotalsQuery(db, kind, units, keys).execute();
+  return rows.map((row) => ({ key: row.key, failures: Number(row.failures), userId: row.userId }));
+}
+
+/** The statement of exactTotals (exported so tests can EXPLAIN it). */
+export function exactTotalsQuery(db: Db, kind: StatKind, units: readonly Unit[], keys: readonly string[]) {
   const runs = unitRuns(units);
-  const rows = await db.selectFrom("stat_counts")
+  return db.selectFrom("stat_counts")
     .select(["key", sql<number>`SUM(failures)`.as("failures"), sql<string | null>`MAX(user_id)`.as("userId")])
     .where("kind", "=", kind).where("key", "in", keys)
     .where((eb) => eb.or(runs.map((run) => eb.and([eb("res", "=", run.res), eb("start", ">=", run.from), eb("start", "<", run.to)]))))
-    .groupBy("key")
-    .execute();
-  return rows.map((row) => ({ key: row.key, failures: Number(row.failures), userId: row.userId }));
+    .groupBy("key");
+}
+
+/** A counter bucket's `length` keys with the most failures, in that order (exported so tests can EXPLAIN it). */
+export function bucketList(db: Db, kind: StatKind, unit: Unit, length: number) {
+  return db.selectFrom("stat_counts")
+    .select(["start", "key", "failures"])
+    .where("kind", "=", kind).where("res", "=", unit.res).where("start", "=", unit.start)
+    .where(RANKED)
+    .orderBy("failures", "desc").limit(length);
 }
 
 /** The `limit` keys with the most failures in the range, and whether that list is exact. */
@@ -179,11 +201,8 @@ export interface TopResult {
 export async function topKeys(db: Db, kind: StatKind, range: BucketRange, limit: number, search: TopSearch = {}): Promise<TopResult> {
   const units = counterUnits(range);
   const length = search.listLength ?? LIST_LENGTH;
-  const lists = units.map((unit) => db.selectFrom((eb) => eb.selectFrom("stat_counts")
-    .select(["start", "key", "failures"])
-    .where("kind", "=", kind).where("res", "=", unit.res).where("start", "=", unit.start)
-    .orderBy("failures", "desc").limit(length)
-    .as("l")).select(["l.start", "l.key", "l.failures"]).select(sql.lit(unit.res).as("res")));
+  const lists = units.map((unit) => db.selectFrom(() => bucketList(db, kind, unit, length).as("l"))
+    .select(["l.start", "l.key", "l.failures"]).select(sql.lit(unit.res).as("res")));
   const rows = await lists.slice(1).reduce((union, list) => union.unionAll(list), lists[0]!).execute();
 
   const seen = new Map<string, { partial: number; in: Set<number> }>();
