@@ -27,7 +27,7 @@ function provider(database: Database, tablePrefix: string): MigrationProvider {
         "010-user-tally": userTally(database.dialect, { tablePrefix }),
         "011-locked-count": lockedCount(),
         "012-device-user-index": deviceUserIndex(),
-        "013-stat-counts-by-key": statCountsByKey(database.dialect),
+        "013-stat-counts-by-key": statCountsByKey(database.dialect, { tablePrefix }),
       };
     },
   };
