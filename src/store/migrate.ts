@@ -13,7 +13,8 @@ import { lockedCount } from "./migrations/011-locked-count.ts";
 import { deviceUserIndex } from "./migrations/012-device-user-index.ts";
 import { statCountsByKey } from "./migrations/013-stat-counts-by-key.ts";
 
-function provider(database: Database, tablePrefix: string): MigrationProvider {
+/** Every migration, by name (exported so tests can build a database as an earlier release left it). */
+export function provider(database: Database, tablePrefix: string): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {

@@ -1,8 +1,7 @@
 import type { Kysely } from "kysely";
 import { dialectOfDb } from "./dialect.ts";
-import { RANKED } from "./stats.ts";
 import type { Schema } from "./schema.ts";
-import { STAT_KEEP_MS, STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
+import { RANKED, STAT_KEEP_MS, STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
 
 type Db = Kysely<Schema>;
 

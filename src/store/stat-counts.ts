@@ -34,6 +34,12 @@ export const STAT_KEEP_MS: Readonly<Record<StatKind, Readonly<Record<StatResolut
   i: PER_KEY_KEEP_MS,
 };
 
+/**
+ * The rank index's predicate (migration 013: it holds no totals), written as a literal: SQLite
+ * uses a partial index only for a query that repeats its WHERE term, parameters do not count.
+ */
+export const RANKED = sql<boolean>`${sql.ref("kind")} <> ${sql.lit("t")}`;
+
 /** What an event adds to the counters; a subset of SecurityEvent, to keep this module leaf. */
 export interface CountedEvent {
   readonly type: string;

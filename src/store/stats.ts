@@ -1,7 +1,7 @@
 import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
 import { dialectOfDb } from "./dialect.ts";
 import type { Schema } from "./schema.ts";
-import { STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
+import { RANKED, STAT_RESOLUTIONS, type StatKind, type StatResolution } from "./stat-counts.ts";
 
 /** A time range cut into equal buckets aligned to multiples of `bucketMs` since the epoch. */
 export interface BucketRange {
@@ -113,12 +113,6 @@ export interface Unit {
   readonly res: StatResolution;
   readonly start: number;
 }
-
-/**
- * The rank index's predicate (migration 013: it holds no totals), written as a literal: SQLite
- * uses a partial index only for a query that repeats its WHERE term, parameters do not count.
- */
-export const RANKED = sql<boolean>`${sql.ref("kind")} <> ${sql.lit("t")}`;
 
 /** Rows read from each bucket's list, in descending order of failures (the rank index). */
 const LIST_LENGTH = 64;

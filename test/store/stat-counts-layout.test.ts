@@ -1,19 +1,10 @@
 import SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
-import { Migrator, type Migration } from "kysely/migration";
+import { Migrator } from "kysely/migration";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bucketRange } from "../../src/http/routes/admin-stats.ts";
 import { insertEvents, migrate, openDatabase, topSourceIps, topTargetedAccounts, type Database, type SecurityEvent } from "../../src/store/index.ts";
-import { initial } from "../../src/store/migrations/001-initial.ts";
-import { totp } from "../../src/store/migrations/002-totp.ts";
-import { notify } from "../../src/store/migrations/003-notify.ts";
-import { instances } from "../../src/store/migrations/004-instances.ts";
-import { devices } from "../../src/store/migrations/005-devices.ts";
-import { scale } from "../../src/store/migrations/007-scale.ts";
-import { oidc } from "../../src/store/migrations/009-oidc.ts";
-import { userTally } from "../../src/store/migrations/010-user-tally.ts";
-import { lockedCount } from "../../src/store/migrations/011-locked-count.ts";
-import { deviceUserIndex } from "../../src/store/migrations/012-device-user-index.ts";
+import { provider } from "../../src/store/migrate.ts";
 import { statPruneBatch } from "../../src/store/retention.ts";
 import { bucketList, bucketTotalsQuery, counterUnits, exactTotalsQuery } from "../../src/store/stats.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
@@ -36,15 +27,8 @@ function events(count: number): SecurityEvent[] {
 
 /** The database as migrations 001–012 left it: counters keyed (kind, res, key, start). */
 async function migrateTo012(database: Database): Promise<void> {
-  const dialect = database.dialect;
-  const migrations: Record<string, Migration> = {
-    "001-initial": initial(dialect), "002-totp": totp(dialect), "003-notify": notify(dialect),
-    "004-instances": instances(dialect), "005-devices": devices(dialect), "007-scale": scale(dialect, { tablePrefix: "" }),
-    "009-oidc": oidc(dialect), "010-user-tally": userTally(dialect, { tablePrefix: "" }), "011-locked-count": lockedCount(),
-    "012-device-user-index": deviceUserIndex(),
-  };
-  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
-  const { error } = await migrator.migrateToLatest();
+  const migrator = new Migrator({ db: database.db, provider: provider(database, ""), allowUnorderedMigrations: true });
+  const { error } = await migrator.migrateTo("012-device-user-index");
   if (error) throw error;
 }
 
