@@ -78,7 +78,7 @@ export function openStorage(options: LockoutStorage): OpenedStorage {
   if (typeof tablePrefix !== "string" || !PREFIX.test(tablePrefix)) {
     throw new LockoutUsageError(`createLockout: tablePrefix must be lower-case letters, digits and _ ending in _ (got ${JSON.stringify(tablePrefix)})`);
   }
-  const prefix = statelessPlugin(new TablePrefixPlugin(tablePrefix));
+  const prefix = statelessPlugin(new TablePrefixPlugin(tablePrefix), { resultsUntouched: true });
   const { databaseUrl, db } = options;
   if ((databaseUrl === undefined) === (db === undefined)) {
     throw new LockoutUsageError("createLockout: give exactly one of databaseUrl and db");

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as Sql
 import pg from "pg";
 import { BACKSTOP_CHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import { dialectOf, type Dialect } from "./dialect.ts";
+import { runDirectly, type DirectStatement } from "./prepared.ts";
 import type { Schema } from "./schema.ts";
 import { withNulFreeText } from "./text-parameters.ts";
 
@@ -106,9 +107,9 @@ function openSqlite(url: string, options: OpenOptions): Database {
     connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
   };
   // NUL-free text on SQLite too: both dialects store and compare the same strings.
-  const db = new Kysely<Schema>({
-    dialect: withNulFreeText(new SqliteDialect({ database: withStatementCache(connection, onWrite) })),
-  });
+  const statements = withStatementCache(connection, onWrite);
+  const db = new Kysely<Schema>({ dialect: withNulFreeText(new SqliteDialect({ database: statements })) });
+  runDirectly(db, { inTransaction: () => connection.inTransaction, prepare: (query) => statements.prepare(query) as unknown as DirectStatement });
   return wrap(db, db, "sqlite", path, () => checkpointer);
 }
 

@@ -81,11 +81,58 @@ function withPlaceholders(value: unknown, count: { n: number }): unknown {
 
 /** Plugins whose query transformation depends only on the query, never on a queryId kept for later. */
 const STATELESS_PLUGINS = new WeakSet<object>();
+/** Of those, the plugins whose transformResult hands the result back as it is. */
+const RESULT_NEUTRAL_PLUGINS = new WeakSet<object>();
 
-/** Marks a plugin as safe to apply once for all executions of a prepared statement. */
-export function statelessPlugin<P extends KyselyPlugin>(plugin: P): P {
+/**
+ * Marks a plugin as safe to apply once for all executions of a prepared statement; with
+ * `resultsUntouched`, also as one whose transformResult returns the result unchanged, so a
+ * statement may skip it (see `runDirectly`).
+ */
+export function statelessPlugin<P extends KyselyPlugin>(plugin: P, options: { readonly resultsUntouched?: boolean } = {}): P {
   STATELESS_PLUGINS.add(plugin);
+  if (options.resultsUntouched === true) RESULT_NEUTRAL_PLUGINS.add(plugin);
   return plugin;
+}
+
+/** What a statement needs of better-sqlite3 to run without Kysely's connection handling. */
+export interface DirectSqlite {
+  /** Whether a transaction is open on the connection (better-sqlite3's `inTransaction`). */
+  readonly inTransaction: () => boolean;
+  /** The connection's cached statement for this SQL. */
+  prepare(sql: string): DirectStatement;
+}
+
+export interface DirectStatement {
+  readonly reader: boolean;
+  all(parameters: readonly unknown[]): unknown[];
+  run(parameters: readonly unknown[]): { changes: number; lastInsertRowid: number | bigint };
+}
+
+/** By Kysely adapter: the SQLite connection behind it, where openDatabase registered one. */
+const DIRECT = new WeakMap<object, DirectSqlite>();
+
+/**
+ * Lets prepared statements of this Kysely (and of its transactions and plugin variants) run on
+ * the better-sqlite3 connection at once. Kysely hands its one SQLite connection out through
+ * half a dozen async layers (mutex, runtime driver, connection provider, plugins), each a
+ * promise per statement; on a login's ten statements that was about as much of the event
+ * loop as SQLite itself. better-sqlite3 is synchronous, so a statement that may run now can
+ * simply run: at the top level when no transaction is open on the connection (an autocommit
+ * statement then cannot land inside another request's transaction), in a transaction when it
+ * is that transaction's (only its holder has a Transaction object while it is open). Anything
+ * else takes Kysely's way and waits its turn.
+ */
+export function runDirectly(db: Db, direct: DirectSqlite): void {
+  DIRECT.set(db.getExecutor().adapter, direct);
+}
+
+/** Kysely's SqliteConnection.executeQuery, without the promises around it. */
+function runNow<Row>(direct: DirectSqlite, sql: string, parameters: readonly unknown[]): QueryResult<Row> {
+  const statement = direct.prepare(sql);
+  if (statement.reader) return { rows: statement.all(parameters) as Row[] };
+  const { changes, lastInsertRowid } = statement.run(parameters);
+  return { insertId: BigInt(lastInsertRowid), numAffectedRows: BigInt(changes), rows: [] };
 }
 
 const pluginIds = new WeakMap<object, number>();
@@ -95,16 +142,18 @@ let nextPluginId = 0;
  * The compiled SQL depends on the dialect (its adapter) and the plugins: a key for both, or
  * null when a plugin might keep per-query state (an app's own Kysely): then nothing is cached.
  */
-function executorKey(db: Db): { adapter: object; plugins: string } | null {
+function executorKey(db: Db): { adapter: object; plugins: string; resultsUntouched: boolean } | null {
   const executor = db.getExecutor();
   let plugins = "";
+  let resultsUntouched = true;
   for (const plugin of executor.plugins) {
     if (!STATELESS_PLUGINS.has(plugin)) return null;
+    if (!RESULT_NEUTRAL_PLUGINS.has(plugin)) resultsUntouched = false;
     let id = pluginIds.get(plugin);
     if (id === undefined) pluginIds.set(plugin, (id = nextPluginId++));
     plugins += `${id},`;
   }
-  return { adapter: executor.adapter, plugins };
+  return { adapter: executor.adapter, plugins, resultsUntouched };
 }
 
 export interface Prepared<Args extends readonly unknown[], Row> {
@@ -131,8 +180,11 @@ export function prepared<Args extends readonly unknown[], Row>(
       query = build(db, ...(withPlaceholders(args, { n: 0 }) as Args)).compile();
       byShape.set(shape, query);
     }
-    const parameters = query.parameters.map((parameter) => (isPlaceholder(parameter) ? values[parameter[PLACEHOLDER]] : parameter));
-    return db.executeQuery<Row>({ ...query, parameters: nulFreeParameters(parameters) ?? parameters });
+    const bound = query.parameters.map((parameter) => (isPlaceholder(parameter) ? values[parameter[PLACEHOLDER]] : parameter));
+    const parameters = nulFreeParameters(bound) ?? bound;
+    const direct = key.resultsUntouched ? DIRECT.get(key.adapter) : undefined;
+    if (direct !== undefined && direct.inTransaction() === db.isTransaction) return runNow<Row>(direct, query.sql, parameters);
+    return db.executeQuery<Row>({ ...query, parameters });
   }
 
   return {
