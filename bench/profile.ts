@@ -5,6 +5,8 @@
  * part of the stack (deadbolt's own code, Kysely, better-sqlite3, Fastify, Node, GC, idle), in
  * ms per answer. The .cpuprofile file stays in the printed directory for Chrome's DevTools.
  * `--statements`: also the time of each SQL statement (bench/sql-timing.ts).
+ * `--threads`: no profiler, only each server thread's CPU per answer (the profiler itself costs
+ * the JS thread about a third more).
  * `--instant`: both servers answer password checks at once (no argon2), so the load is bound by
  * the event loop and answers/s is the cost of everything around the hashing.
  */
@@ -118,8 +120,9 @@ const scenario = kind === "throttled"
     }
   : all[scenarioKey];
 const SQL_TIMING = fileURLToPath(new URL("./sql-timing.ts", import.meta.url));
+const threadsOnly = flags.has("--threads");
 const profiling = {
-  NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}${flags.has("--statements") ? ` --import ${SQL_TIMING}` : ""}`,
+  NODE_OPTIONS: threadsOnly ? "" : `--cpu-prof --cpu-prof-dir=${profileDir}${flags.has("--statements") ? ` --import ${SQL_TIMING}` : ""}`,
   ...(instant ? { SERVE_CHILD_INSTANT_PASSWORD: PASSWORD } : {}),
 };
 const server = scenario.server === "reference"
@@ -145,9 +148,14 @@ async function measured(): Promise<{ result: LoadResult; threads: (readonly [str
 }
 const { result, threads } = await measured();
 if (flags.has("--statements")) console.log(server.output().split("\n").filter((l) => l.startsWith("STAT")).join("\n"));
+const threadTable = table([["thread (CPU, /proc)", "ms/answer"], ...threads.map(([name, ms]) => [name, fixed(ms / result.answered, 3)])]);
+if (threadsOnly) {
+  console.log(`${scenario.name}: ${fixed(result.perSecond)} answers/s, p50 ${fixed(result.p50Ms)} ms\n${threadTable}`);
+  process.exit(0);
+}
 const file = readdirSync(profileDir).find((name) => name.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error(`bench:profile: no profile written in ${profileDir}`);
 console.log(`${scenario.name}: ${fixed(result.perSecond)} answers/s, p50 ${fixed(result.p50Ms)} ms; profile ${join(profileDir, file)}`);
-console.log(table([["thread (CPU, /proc)", "ms/answer"], ...threads.map(([name, ms]) => [name, fixed(ms / result.answered, 3)])]));
+console.log(threadTable);
 // The profile also covers start-up and the warm-up; only the measured load's last seconds count.
 summarise(JSON.parse(readFileSync(join(profileDir, file), "utf8")) as Profile, result.answered, seconds);
