@@ -74,18 +74,20 @@ export function untrustedFloodAt(cores: number): number {
 }
 
 /**
- * How many verifications run at once: one more than the cores, within libuv's thread pool
- * (argon2 runs there; UV_THREADPOOL_SIZE, 4 by default). One per core, as it was, left a core
- * idle after every verification until the event loop got round to starting the next (the
- * bench measured 2.1 ms of event-loop CPU per wrong-password answer, 1.3 ms with a wider
- * gate); one more keeps every core hashing meanwhile. Each place costs 19 MiB while it hashes,
- * so no more than that. Nothing queues in libuv's FIFO, so the gate still chooses the order.
+ * How many verifications run at once: one more than libuv's pool threads that can hash side by
+ * side (the pool, UV_THREADPOOL_SIZE, at most one per core; `deadbolt serve` sizes the pool to
+ * the cores, bin/server-flags.js). The extra check waits in libuv's queue, so a pool thread that
+ * finishes one starts the next at once. One per core, as it was, left a core idle after every
+ * verification until the event loop got round to starting the next (the bench measured 2.1 ms
+ * of event-loop CPU per wrong-password answer, 1.3 ms with a wider gate). Each place costs
+ * 19 MiB while it hashes, so no more than that; at most one check waits in libuv's FIFO, so the
+ * gate still chooses the order of all the others.
  */
 export function hashingPlaces(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
   const size = Number(env.UV_THREADPOOL_SIZE);
   // libuv's own default and bounds (1–1024).
   const pool = Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
-  return Math.min(pool, cores + 1);
+  return Math.min(pool, cores) + 1;
 }
 
 /**

@@ -141,13 +141,16 @@ describe("the hashing priority gate", () => {
     expect(await Promise.all([...untrustedRuns, ...trustedRuns])).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "t1", "t2"]);
   });
 
-  it("is one place wider than the cores, within libuv's thread pool", () => {
-    expect(hashingPlaces({}, 2)).toBe(3);
-    expect(hashingPlaces({}, 16)).toBe(4);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" }, 16)).toBe(8);
+  it("is one place wider than the pool threads that can hash side by side (pool and cores, the fewer)", () => {
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "2" }, 2)).toBe(3);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "1" }, 2)).toBe(2);
     expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" }, 2)).toBe(3);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "nonsense" }, 16)).toBe(4);
-    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "0" }, 16)).toBe(4);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "8" }, 16)).toBe(9);
+    // libuv's default pool of 4, as an app that embeds the library has it.
+    expect(hashingPlaces({}, 2)).toBe(3);
+    expect(hashingPlaces({}, 16)).toBe(5);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "nonsense" }, 16)).toBe(5);
+    expect(hashingPlaces({ UV_THREADPOOL_SIZE: "0" }, 16)).toBe(5);
   });
 
   it("the argon2 hasher verifies through it: under a queue of untrusted checks, a trusted one finishes early", async () => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { SERVER_NODE_FLAGS } from "../../bin/server-flags.js";
+import { SERVER_NODE_FLAGS, serverEnvironment } from "../../bin/server-flags.js";
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./serve-child.ts", import.meta.url));
 /** Generous: on the shared 2-core machine three children starting at once took 35 s. */
@@ -38,10 +38,12 @@ export interface ServerProcessOptions {
 function childEnv(options: ServerProcessOptions): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("DEADBOLT_")));
   // Never the fixed default 9464: parallel test files would collide on it.
-  return {
+  const env = {
     ...inherited, DEADBOLT_PORT: "0", DEADBOLT_MANAGEMENT_PORT: "0", ...options.env,
     ...(options.management ? { SERVE_CHILD_MANAGEMENT: "ephemeral" } : {}),
   };
+  // deadbolt's own thread pool size, as `deadbolt serve` sets it; another script keeps libuv's.
+  return options.script ? env : { ...env, ...serverEnvironment(env) };
 }
 
 function exited(child: ChildProcess): boolean {
@@ -70,8 +72,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * await server.stop();
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  // serve-child runs with the V8 flags `deadbolt serve` gives itself, so tests and the bench
-  // measure the server as it is deployed.
+  // serve-child runs with the V8 flags and thread pool that `deadbolt serve` gives itself, so
+  // tests and the bench measure the server as it is deployed.
   const args = options.script ? [options.script] : [...SERVER_NODE_FLAGS, CHILD_SCRIPT];
   const child = spawn(process.execPath, args, {
     env: childEnv(options),
