@@ -15,6 +15,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { serverEnvironment } from "../bin/server-flags.js";
 import { ARGON2_OPTIONS } from "../src/auth/index.ts";
 import { createTestDatabase } from "../test/support/databases.ts";
 import { startServerProcess } from "../test/support/server-process.ts";
@@ -43,8 +44,13 @@ const BOOKKEEPING_ATTEMPTS = Math.round(knob("BENCH_BOOKKEEPING_ATTEMPTS", 2000)
 const BOOKKEEPING_MAX_MS = 5_000;
 const RAW_MS = 2000;
 /** Reference and deadbolt alternate within every round. */
-const ORDER: readonly ScenarioKey[] = ["refWrong", "dbWrong", "refRight", "dbRight", "dbLocked"];
+const ORDER: readonly ScenarioKey[] = ["refWrong", "dbWrong", "refRight", "dbRight", "dbLocked", "poolWrong", "poolRight"];
 const REFERENCE_SCRIPT = fileURLToPath(new URL("./reference-server.ts", import.meta.url));
+
+/** The thread pool size deadbolt's server runs with here, as `deadbolt serve` chooses it. */
+function deadboltPoolSize(): string {
+  return serverEnvironment(process.env).UV_THREADPOOL_SIZE ?? process.env.UV_THREADPOOL_SIZE ?? "4";
+}
 
 /** argon2id verifications per second with `concurrency` in flight (on the libuv thread pool). */
 async function rawArgon2(storedHash: string, concurrency: number): Promise<number> {
@@ -102,13 +108,14 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
   process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
   const started = await Promise.allSettled([
     startServerProcess({ env: { BENCH_HASH: storedHash }, script: REFERENCE_SCRIPT }),
+    startServerProcess({ env: { BENCH_HASH: storedHash, UV_THREADPOOL_SIZE: deadboltPoolSize() }, script: REFERENCE_SCRIPT }),
     startServerProcess({ env: fixture.env, management: true }),
   ]);
-  const [reference, deadbolt] = started.map((s) => (s.status === "fulfilled" ? s.value : null));
+  const [reference, referencePool, deadbolt] = started.map((s) => (s.status === "fulfilled" ? s.value : null));
   try {
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
-    const servers = { reference: reference!, deadbolt: deadbolt! };
+    const servers = { reference: reference!, referencePool: referencePool!, deadbolt: deadbolt! };
     const all = scenarios(fixture);
     await sleep(2000);
     const idleRss = rssMb(servers.deadbolt.pid);
@@ -131,6 +138,8 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
       "(reference = bare Fastify + @node-rs/argon2 child process; deadbolt = serve-child on SQLite)");
     console.log(throughputTable(runs, oneUser));
     console.log(`  ratio = median deadbolt ÷ median reference; paired = median of per-round ratios. Target ≥ ${TARGET_RATIO}.`);
+    console.log(`  same pool: against the reference run with deadbolt's UV_THREADPOOL_SIZE=${deadboltPoolSize()} (bin/server-flags.js) ` +
+      "instead of libuv's 4: what deadbolt costs around the hashing alone.");
     const refRight = median((runs.refRight ?? []).map((r) => r.perSecond));
     console.log("  correct password = a returning client that sends its deviceToken back. From a new device each time " +
       `(a new-device notice queued per sign-in, 1 run): ${fixed(newDevice.perSecond)}/s, ` +
@@ -157,7 +166,7 @@ async function httpRounds(storedHash: string, rawPerSecond: number): Promise<voi
     console.log("\n  answers per second in each round, in the order measured:");
     console.log(roundsTable(runs, ORDER, ROUNDS));
   } finally {
-    await Promise.all([reference?.stop(), deadbolt?.stop()]);
+    await Promise.all([reference?.stop(), referencePool?.stop(), deadbolt?.stop()]);
     rmSync(fixture.dir, { recursive: true, force: true });
   }
 }
@@ -166,7 +175,7 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   console.log(`deadbolt bench: Node ${process.version}, ${availableParallelism()} × ${cpu}, ` +
-    `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}; ${loadAverage()}`);
+    `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"} (deadbolt's server: ${deadboltPoolSize()}); ${loadAverage()}`);
   console.log(`argon2id m=${ARGON2_OPTIONS.memoryCost} KiB t=${ARGON2_OPTIONS.timeCost} p=${ARGON2_OPTIONS.parallelism} ` +
     `(src/auth/password.ts ARGON2_OPTIONS); ${ROUNDS} rounds × ${SHAPE.durationMs / 1000} s ` +
     `(+${SHAPE.warmupMs} ms warm-up), ${SHAPE.concurrency} concurrent HTTP clients\n`);

@@ -6,11 +6,12 @@ import { runLoad, verifications, type LoadResult, type Shot } from "./load.ts";
 export const PASSWORD = "correct horse battery staple";
 export const WRONG_PASSWORD = "not the right password";
 
-export type ScenarioKey = "refWrong" | "refRight" | "dbWrong" | "dbRight" | "dbLocked" | "dbOneUser" | "dbNewDevice";
+export type ScenarioKey = "refWrong" | "refRight" | "poolWrong" | "poolRight" | "dbWrong" | "dbRight" | "dbLocked" | "dbOneUser" | "dbNewDevice";
 
 export interface Scenario {
   readonly name: string;
-  readonly server: "reference" | "deadbolt";
+  /** referencePool: the same reference server, with deadbolt's thread pool size. */
+  readonly server: "reference" | "referencePool" | "deadbolt";
   readonly next: () => Shot;
 }
 
@@ -59,6 +60,8 @@ export function scenarios(fixture: DeadboltFixture): Readonly<Record<ScenarioKey
   return {
     refWrong: { name: "reference, wrong password", server: "reference", next: () => referenceShot(WRONG_PASSWORD, 401) },
     refRight: { name: "reference, correct password", server: "reference", next: () => referenceShot(PASSWORD, 200) },
+    poolWrong: { name: "reference at deadbolt's pool size, wrong password", server: "referencePool", next: () => referenceShot(WRONG_PASSWORD, 401) },
+    poolRight: { name: "reference at deadbolt's pool size, correct password", server: "referencePool", next: () => referenceShot(PASSWORD, 200) },
     dbWrong: {
       name: "deadbolt, wrong password", server: "deadbolt", next: () => {
         const user = fixture.wrongUsers[wrongUserIndex(wrong++)];
