@@ -30,8 +30,6 @@ const ECHO_MS = 5_000;
 function waitForProcessSignal(): Promise<string> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
       const first = Date.now();
       let echoSeen = false;
       // A second Ctrl-C while shutting down means "now" (unless it is npm's echo of the first).
@@ -42,8 +40,12 @@ function waitForProcessSignal(): Promise<string> {
         }
         process.exit(1);
       };
+      // `force` listens before `onSignal` stops: when a signal's last listener goes, Node puts
+      // back the default action (end the process), and npm's echo can arrive in that gap.
       process.on("SIGINT", force);
       process.on("SIGTERM", force);
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
       resolve(signal);
     };
     process.on("SIGINT", onSignal);
