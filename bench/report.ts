@@ -19,7 +19,7 @@ const PAIRS = [
   { label: "correct, same pool", ref: "poolRight", db: "dbRight", kind: "real", target: false },
 ] as const;
 
-function verdict(ratio: number, target = true): string {
+function verdict(ratio: number, target: boolean): string {
   if (!target) return "info";
   return ratio >= TARGET_RATIO ? "ok" : `below ${TARGET_RATIO}`;
 }

@@ -47,9 +47,9 @@ const RAW_MS = 2000;
 const ORDER: readonly ScenarioKey[] = ["refWrong", "dbWrong", "refRight", "dbRight", "dbLocked", "poolWrong", "poolRight"];
 const REFERENCE_SCRIPT = fileURLToPath(new URL("./reference-server.ts", import.meta.url));
 
-/** The thread pool size deadbolt's server runs with here, as `deadbolt serve` chooses it. */
+/** The thread pool size deadbolt's server runs with here: the operator's, or the one `deadbolt serve` chooses. */
 function deadboltPoolSize(): string {
-  return serverEnvironment(process.env).UV_THREADPOOL_SIZE ?? process.env.UV_THREADPOOL_SIZE ?? "4";
+  return serverEnvironment().UV_THREADPOOL_SIZE ?? process.env.UV_THREADPOOL_SIZE!;
 }
 
 /** argon2id verifications per second with `concurrency` in flight (on the libuv thread pool). */

@@ -74,10 +74,10 @@ export function untrustedFloodAt(cores: number): number {
 }
 
 /**
- * How many verifications run at once: one more than libuv's pool threads that can hash side by
- * side (the pool, UV_THREADPOOL_SIZE, at most one per core; `deadbolt serve` sizes the pool to
- * the cores, bin/server-flags.js). The extra check waits in libuv's queue, so a pool thread that
- * finishes one starts the next at once. One per core, as it was, left a core idle after every
+ * How many verifications run at once: one more than the pool threads that can hash side by side
+ * (libuv's pool, UV_THREADPOOL_SIZE, but no more than the cores; `deadbolt serve` sizes the pool
+ * to the cores, bin/server-flags.js). The extra check waits in libuv's queue, so a pool thread
+ * that finishes one starts the next at once. One per core, as it was, left a core idle after every
  * verification until the event loop got round to starting the next (the bench measured 2.1 ms
  * of event-loop CPU per wrong-password answer, 1.3 ms with a wider gate). Each place costs
  * 19 MiB while it hashes, so no more than that; at most one check waits in libuv's FIFO, so the
