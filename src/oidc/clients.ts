@@ -32,6 +32,11 @@ const NAME_MAX = 100;
 const URI_MAX = 2000;
 const SECRET_BYTES = 32;
 const CLIENT_ID_BYTES = 16;
+/**
+ * Client ids in hex: base64url starts one id in 64 with "-", which `deadbolt client delete <id>`
+ * (and any other command line) then takes for an option.
+ */
+const CLIENT_ID_ENCODING = "hex";
 
 export function hashClientSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
@@ -114,7 +119,7 @@ export async function createClient(
     : defaultPostLogoutUris(redirectUris);
   const clientSecret = input.public ? null : deps.randomBytes(SECRET_BYTES).toString("base64url");
   const row: ClientRow = {
-    client_id: deps.randomBytes(CLIENT_ID_BYTES).toString("base64url"),
+    client_id: deps.randomBytes(CLIENT_ID_BYTES).toString(CLIENT_ID_ENCODING),
     name,
     secret_hash: clientSecret === null ? null : hashClientSecret(clientSecret),
     redirect_uris: JSON.stringify(redirectUris),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashClientSecret } from "../../src/oidc/clients.ts";
+import { createClient, hashClientSecret } from "../../src/oidc/clients.ts";
 import { createTestDatabase, DIALECTS, type TestDatabase } from "../support/databases.ts";
 import { CLIENT_FIELDS } from "../oidc/support.ts";
 import { cliEnv, json, openRuntime, runCli, type CliResult, type Env } from "./helpers.ts";
@@ -57,6 +57,24 @@ describe.each(DIALECTS)("deadbolt client and keys (%s)", (dialect) => {
     const again = await cli(["client", "delete", client.clientId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`deadbolt: no client with id ${client.clientId}\n`);
+  });
+
+  it("a client id never looks like an option: random bytes that base64url would start with '-' still delete", async () => {
+    const runtime = await openRuntime(env);
+    let clientId: string;
+    try {
+      // 0xf8… is "-…" in base64url.
+      const created = await createClient(runtime.auth.database.db, { name: "Dash", redirectUris: ["https://dash.example/cb"], public: true },
+        { now: runtime.auth.now(), randomBytes: (size) => Buffer.alloc(size, 0xf8) });
+      if (!created.ok) throw new Error(created.message);
+      clientId = created.client.clientId;
+    } finally {
+      await runtime.close();
+    }
+    expect(clientId).toMatch(/^[0-9a-f]{32}$/);
+    const deleted = await cli(["client", "delete", clientId]);
+    expect(deleted.stderr).toBe("");
+    expect(deleted.code).toBe(0);
   });
 
   it("without --json: the client, its secret shown this once, then the issuer; list shows each client", async () => {
